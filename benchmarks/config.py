@@ -1,0 +1,100 @@
+"""Resolution of a method's parameters for one (profile, data set) from its YAML config.
+
+Each method may have ``benchmarks/configs/methods/<method>.yaml`` (LibMultiLabel-style
+example configs)::
+
+    description: one line
+    defaults: {...}                 # constructor keywords
+    profiles: {smoke: {...}, cpu: {...}, paper: {..., datasets: {rmsc: {...}}}}
+    datasets: {gaic: {...}}
+
+Merge order, later wins: defaults < profiles[p] < datasets[d] < profiles[p].datasets[d]
+< the variant's parameters < ``--set key=value`` from the command line. The key
+``subset`` is the harness's (row caps per split, the smallest cap of all layers and
+the profile wins), never passed to the method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "methods"
+HARNESS_KEYS = ("subset",)
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """What a cell runs with: the method's keywords and the harness's own options."""
+
+    params: dict[str, Any]
+    subset: dict[str, int]
+    sources: tuple[str, ...]  # which config layers applied, for the run file
+
+
+def load_method_yaml(method: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
+    """The parsed YAML of ``method`` or ``{}`` when it has none (external methods)."""
+    path = config_dir / f"{method}.yaml"
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML: {err}") from None
+    unknown = set(data) - {"description", "defaults", "profiles", "datasets"}
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown top-level keys {sorted(unknown)}; expected description, "
+            f"defaults, profiles, datasets"
+        )
+    return data
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is parsed as YAML (numbers, lists)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set expects key=value, got {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
+def resolve(
+    method: str,
+    dataset: str,
+    profile: str,
+    *,
+    profile_subset: Mapping[str, int] | None = None,
+    variant_params: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    config_dir: Path = CONFIG_DIR,
+) -> ResolvedConfig:
+    """Merge the config layers for one cell (see the module docstring for the order)."""
+    data = load_method_yaml(method, config_dir)
+    profile_block = dict((data.get("profiles") or {}).get(profile) or {})
+    profile_datasets = profile_block.pop("datasets", None) or {}
+    layers = [
+        ("defaults", data.get("defaults") or {}),
+        (f"profiles.{profile}", profile_block),
+        (f"datasets.{dataset}", (data.get("datasets") or {}).get(dataset) or {}),
+        (f"profiles.{profile}.datasets.{dataset}", profile_datasets.get(dataset) or {}),
+        ("variant", variant_params or {}),
+        ("--set", overrides or {}),
+    ]
+    params: dict[str, Any] = {}
+    subset: dict[str, int] = dict(profile_subset or {})
+    sources = []
+    for name, layer in layers:
+        if not layer:
+            continue
+        sources.append(name)
+        for key, value in layer.items():
+            if key == "subset":
+                for split, cap in (value or {}).items():
+                    subset[split] = min(int(cap), subset.get(split, int(cap)))
+            else:
+                params[key] = value
+    return ResolvedConfig(params=params, subset=subset, sources=tuple(sources))

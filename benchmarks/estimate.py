@@ -1,0 +1,35 @@
+"""Rough cost of a planned cell, for --dry-run: rows x epochs x the profile's rate."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from benchmarks import config as config_mod
+from benchmarks.profiles import Profile
+from benchmarks.tasks import PAPER_TASKS
+from lmmtc.registry import get_method
+
+
+def _train_rows(dataset: str, data_dir) -> int:
+    meta = data_dir / dataset / "meta.json"
+    if meta.exists():
+        return int(json.loads(meta.read_text(encoding="utf-8"))["counts"]["train"])
+    task = PAPER_TASKS.get(dataset)
+    return task.paper_train if task else 1000
+
+
+def estimate_seconds(item: Any, profile: Profile, args: Any) -> float:
+    """Seconds a cell should take on the profile's reference device (order of magnitude)."""
+    spec = get_method(item.cell.method)
+    resolved = config_mod.resolve(
+        spec.name,
+        item.cell.dataset,
+        profile.name,
+        profile_subset=profile.subset,
+        variant_params=item.variant_params,
+    )
+    rows = _train_rows(item.cell.dataset, args.data_dir)
+    rows = min(rows, resolved.subset.get("train", rows))
+    epochs = float(resolved.params.get("epochs", 1))
+    return rows / 1000 * epochs * profile.cost_per_1k.get(spec.family, 10.0)

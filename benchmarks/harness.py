@@ -1,0 +1,206 @@
+"""The harness: runs one cell (fit, predict, threshold, metrics) and builds its run record.
+
+The harness, not the method, applies the 0.5 threshold and computes the metrics, so
+every method is measured the same way.
+"""
+
+from __future__ import annotations
+
+import inspect
+import resource
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.config import ResolvedConfig
+from benchmarks.runfiles import SCHEMA_VERSION, Cell, cell_dict, environment
+from lmmtc.data import MultiLabelDataset, Split
+from lmmtc.metrics import THRESHOLD, evaluate
+from lmmtc.registry import MethodSpec
+from lmmtc.seeding import set_seed
+
+SUBSET_SEED = 0  # one fixed subset for every method and seed, so cells stay comparable
+
+
+class MethodConfigError(TypeError):
+    """A config passes keywords that the method's constructor does not accept."""
+
+
+def subset_split(split: Split, cap: int | None) -> Split:
+    """The first ``cap`` rows of a fixed (seed 0) permutation of ``split``, or all rows."""
+    if cap is None or cap >= len(split):
+        return split
+    order = np.random.default_rng(SUBSET_SEED).permutation(len(split))[:cap]
+    return split.subset(np.sort(order))
+
+
+def build_method(spec: MethodSpec, params: Mapping[str, Any]) -> Any:
+    """Instantiate a method, turning a bad keyword into an error that lists the good ones."""
+    try:
+        signature = inspect.signature(spec.cls)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None and not any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
+    ):
+        unknown = sorted(set(params) - set(signature.parameters))
+        if unknown:
+            raise MethodConfigError(
+                f"method {spec.name!r} does not accept {unknown}; it accepts "
+                f"{sorted(signature.parameters) or 'no parameters'}"
+            )
+    return spec.cls(**params)
+
+
+class PeakMemory:
+    """Peak resident memory of this process during a block, in MiB (Linux: VmHWM reset
+    through /proc/self/clear_refs; elsewhere the process-wide peak), plus CUDA peak."""
+
+    def __enter__(self) -> PeakMemory:
+        self.reset_ok = False
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+            self.reset_ok = True
+        except OSError:
+            pass
+        self._cuda = _cuda()
+        if self._cuda is not None:
+            self._cuda.reset_peak_memory_stats()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rss_mb = _vm_hwm_mb() if self.reset_ok else None
+        if self.rss_mb is None:
+            self.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.cuda_mb = (
+            self._cuda.max_memory_allocated() / 2**20 if self._cuda is not None else None
+        )
+
+
+def _cuda():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda if torch.cuda.is_available() else None
+
+
+def _vm_hwm_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _predict(method: Any, split: Split) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    scores = np.asarray(method.predict_scores(split.texts), dtype=float)
+    elapsed = time.perf_counter() - start
+    expected = (len(split), len(split.label_names))
+    if scores.shape != expected:
+        raise ValueError(
+            f"{type(method).__name__}.predict_scores returned shape {scores.shape}, "
+            f"expected {expected} (texts, labels)"
+        )
+    return scores, elapsed
+
+
+def dataset_record(dataset: MultiLabelDataset, splits: Mapping[str, Split]) -> dict[str, Any]:
+    """What the run file says about the data: identity, hashes, sizes used, provenance."""
+    return {
+        "name": dataset.name,
+        "path": str(dataset.path),
+        "synthetic": dataset.synthetic,
+        "stand_in_for": dataset.meta.get("stand_in_for"),
+        "source": dataset.meta.get("source"),
+        "converter": dataset.meta.get("converter"),
+        "converter_version": dataset.meta.get("converter_version"),
+        "split_rule": dataset.meta.get("split"),
+        "hashes": dataset.hashes,
+        "num_labels": len(dataset.label_names),
+        "dev_carved_from_train": dataset.dev_carved,
+        "sizes": {name: len(split) for name, split in splits.items()},
+        "full_sizes": {name: len(dataset.split(name)) for name in splits},
+        "subset": any(len(splits[n]) < len(dataset.split(n)) for n in splits),
+    }
+
+
+def run_cell(
+    cell: Cell,
+    spec: MethodSpec,
+    dataset: MultiLabelDataset,
+    config: ResolvedConfig,
+    artefacts: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Fit and evaluate one cell; return its run record (the caller writes it).
+
+    ``artefacts`` asks for extra arrays, returned under the record's ``_arrays`` key:
+    ``attention`` (the method's label-to-label attention maps on the test texts) and
+    ``scores`` (the test probabilities).
+    """
+    splits = {
+        name: subset_split(dataset.split(name), config.subset.get(name))
+        for name in ("train", "dev", "test")
+    }
+    set_seed(cell.seed)
+    method = build_method(spec, config.params)
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        method.fit(splits["train"], splits["dev"], seed=cell.seed)
+        fit_time = time.perf_counter() - start
+        dev_scores, _ = _predict(method, splits["dev"])
+        test_scores, predict_time = _predict(method, splits["test"])
+    info = method.run_info() if callable(getattr(method, "run_info", None)) else {}
+    arrays = {}
+    if "scores" in artefacts:
+        arrays["test_scores"] = test_scores.astype(np.float32)
+    if "attention" in artefacts and callable(getattr(method, "attention_maps", None)):
+        arrays["attention"] = np.asarray(method.attention_maps(splits["test"].texts))
+    device = str(info.get("device", config.params.get("device", "cpu")))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "cell": cell_dict(cell),
+        "method": {"name": spec.name, "family": spec.family, "class": _qualname(spec.cls)},
+        "config": {
+            "params": config.params,
+            "subset": config.subset,
+            "sources": list(config.sources),
+            "threshold": THRESHOLD,
+        },
+        "dataset": dataset_record(dataset, splits),
+        "metrics": {
+            "dev": evaluate(splits["dev"].labels, dev_scores),
+            "test": evaluate(splits["test"].labels, test_scores),
+        },
+        "loss_curve": getattr(method, "loss_curve", None) or None,
+        "method_info": info,
+        "timing": {
+            "fit_seconds": round(fit_time, 3),
+            "test_predict_seconds": round(predict_time, 3),
+            "wall_seconds": round(fit_time + predict_time, 3),
+            "train_samples_per_second": _rate(info, len(splits["train"]), fit_time),
+            "test_samples_per_second": round(len(splits["test"]) / max(predict_time, 1e-9), 2),
+            "peak_rss_mb": round(memory.rss_mb, 1),
+            "peak_cuda_mb": round(memory.cuda_mb, 1) if memory.cuda_mb is not None else None,
+        },
+        "environment": environment(device),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **({"_arrays": arrays} if arrays else {}),
+    }
+
+
+def _rate(info: Mapping[str, Any], n_train: int, fit_time: float) -> float:
+    """Training throughput: the method's own figure (it knows its epochs) or rows / fit time."""
+    if "train_samples_per_second" in info:
+        return round(float(info["train_samples_per_second"]), 2)
+    return round(n_train / max(fit_time, 1e-9), 2)
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -1,0 +1,63 @@
+"""Profiles: the budget a run gets (data size, backbone, epochs, seeds).
+
+A profile sets what every cell may cost; the per-method YAML files in
+``benchmarks/configs/methods/`` hold the method parameters of each profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lmmtc.suggest import did_you_mean
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named budget. ``subset`` caps rows per split for every method (a method's own
+    config may cap further); ``synthetic_fallback`` stands a synthetic set in for a paper
+    data set whose raw files are absent (stamped synthetic in run files and tables)."""
+
+    name: str
+    description: str
+    seeds: tuple[int, ...]
+    subset: dict[str, int] = field(default_factory=dict)
+    synthetic_fallback: bool = False
+    # Rough seconds per 1,000 training examples and epoch, per method family, on this
+    # profile's reference device: used only by --dry-run's cost estimate.
+    cost_per_1k: dict[str, float] = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="CI: a few hundred examples per data set, tiny random BERT, 1 epoch, "
+        "synthetic stand-ins where raw data is absent; minutes on 2 CPU cores",
+        seeds=(1,),
+        subset={"train": 300, "dev": 100, "test": 100},
+        synthetic_fallback=True,
+        cost_per_1k={"trivial": 0.01, "linear": 2, "neural": 5, "transformer": 60},
+    ),
+    "cpu": Profile(
+        name="cpu",
+        description="real numbers without a GPU: full data for BR/CC/CNN, stated subsets "
+        "and the offline all-MiniLM-L6-v2 for the transformer methods",
+        seeds=(1,),
+        cost_per_1k={"trivial": 0.01, "linear": 3, "neural": 30, "transformer": 300},
+    ),
+    "paper": Profile(
+        name="paper",
+        description="the paper's setting on a GPU node: full data, bert-base backbones, "
+        "40 epochs, 3 seeds",
+        seeds=(1, 2, 3),
+        cost_per_1k={"trivial": 0.01, "linear": 3, "neural": 5, "transformer": 8},
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; unknown names list the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        hint = did_you_mean(name, PROFILES)
+        raise ValueError(f"unknown profile {name!r}.{hint} Known: {', '.join(PROFILES)}") from None

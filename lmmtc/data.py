@@ -1,0 +1,277 @@
+"""Loading of canonical multi-label data sets (see data_prep/canonical.py for the writer).
+
+A data set is named (``reuters``: the folder ``<data_dir>/reuters``) or given as a path
+to a folder. Converted data sets carry ``labels.txt`` and ``meta.json``, and loading
+checks their counts and sha256 hashes. A user's own data set needs only the JSONL
+files: without ``labels.txt`` the label order is the sorted union of all labels, and
+without ``dev.jsonl`` 10% of train is carved out with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SPLITS = ("train", "dev", "test")
+DEV_CARVE_FRACTION = 0.1
+DEV_CARVE_SEED = 0
+
+#: How to (re)create each data set the suite knows; used in error messages.
+CONVERTER_HINTS = {
+    "gaic": "python -m data_prep gaic --raw-dir RAW/gaic --out DATA_DIR",
+    "aapd": "python -m data_prep aapd --raw-dir RAW/aapd --out DATA_DIR",
+    "reuters": "python -m data_prep reuters --raw-dir RAW/reuters --out DATA_DIR",
+    "rmsc": "python -m data_prep rmsc --raw-dir RAW/rmsc --out DATA_DIR",
+    "goemotions": "python -m data_prep goemotions --raw-dir RAW/goemotions --out DATA_DIR",
+    "toxic": "python -m data_prep toxic --raw-dir RAW/toxic --out DATA_DIR",
+}
+
+
+class DataError(ValueError):
+    """A data set folder is missing, malformed or does not match its meta.json."""
+
+
+@dataclass
+class Split:
+    """One split of a data set: what a method's ``fit`` and the harness see."""
+
+    name: str
+    ids: list[str]
+    texts: list[str]
+    labels: np.ndarray  # (n, L) uint8, columns in label_names order
+    label_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> Split:
+        """A new split holding the rows ``indices`` (in that order)."""
+        idx = np.asarray(indices, dtype=int)
+        return Split(
+            name=self.name,
+            ids=[self.ids[i] for i in idx],
+            texts=[self.texts[i] for i in idx],
+            labels=self.labels[idx],
+            label_names=self.label_names,
+        )
+
+
+@dataclass
+class MultiLabelDataset:
+    """A loaded data set: three splits sharing one label order."""
+
+    name: str
+    path: Path
+    label_names: list[str]
+    train: Split
+    dev: Split
+    test: Split
+    meta: dict = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    dev_carved: bool = False
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.meta.get("synthetic", False))
+
+    def split(self, name: str) -> Split:
+        return {"train": self.train, "dev": self.dev, "test": self.test}[name]
+
+    def to_hf(self):
+        """The data set as a ``datasets.DatasetDict`` with a multi-hot ``label_vector`` column."""
+        import datasets
+
+        return datasets.DatasetDict(
+            {
+                s.name: datasets.Dataset.from_dict(
+                    {
+                        "id": s.ids,
+                        "text": s.texts,
+                        "labels": [
+                            [self.label_names[j] for j in np.flatnonzero(row)] for row in s.labels
+                        ],
+                        "label_vector": s.labels.astype(np.float32).tolist(),
+                    }
+                )
+                for s in (self.train, self.dev, self.test)
+            }
+        )
+
+
+def _hint(name: str, meta: dict | None = None) -> str:
+    converter = (meta or {}).get("converter_command") or CONVERTER_HINTS.get(name)
+    if converter:
+        return f" Rerun the converter: `{converter}`."
+    return " Recreate the folder (see README, 'Your own data set')."
+
+
+def resolve_dataset_dir(name_or_path: str | Path, data_dir: str | Path | None) -> Path:
+    """The folder a data set name or path refers to (a path wins when it exists)."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    if data_dir is not None and (Path(data_dir) / str(name_or_path)).is_dir():
+        return Path(data_dir) / str(name_or_path)
+    where = f" under {data_dir}" if data_dir is not None else ""
+    raise DataError(
+        f"data set {str(name_or_path)!r} not found{where}: expected a folder holding "
+        f"train.jsonl and test.jsonl." + _hint(Path(str(name_or_path)).name)
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_jsonl(path: Path, hint: str) -> list[dict]:
+    records: list[dict] = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(
+                    f"{path}:{line_no}: not valid JSON ({err.msg}); expected one object "
+                    f'{{"id": str, "text": str, "labels": [str, ...]}} a line.' + hint
+                ) from None
+            if (
+                not isinstance(record, dict)
+                or not isinstance(record.get("text"), str)
+                or not isinstance(record.get("labels"), list)
+                or not all(isinstance(label, str) for label in record["labels"])
+            ):
+                raise DataError(
+                    f"{path}:{line_no}: expected an object with a string 'text' and a list "
+                    f"of strings 'labels', got {line.strip()[:120]!r}." + hint
+                )
+            record.setdefault("id", f"{path.stem}-{line_no}")
+            record["_line"] = line_no
+            records.append(record)
+    if not records:
+        raise DataError(f"{path}: the split is empty; expected at least one record." + hint)
+    return records
+
+
+def _to_split(name: str, path: Path, records: list[dict], label_names: list[str], hint: str):
+    index = {label: j for j, label in enumerate(label_names)}
+    matrix = np.zeros((len(records), len(label_names)), dtype=np.uint8)
+    for i, record in enumerate(records):
+        for label in record["labels"]:
+            j = index.get(label)
+            if j is None:
+                raise DataError(
+                    f"{path}:{record['_line']}: unknown label {label!r}; expected one of the "
+                    f"{len(label_names)} labels in labels.txt." + hint
+                )
+            matrix[i, j] = 1
+    return Split(
+        name=name,
+        ids=[str(r["id"]) for r in records],
+        texts=[r["text"] for r in records],
+        labels=matrix,
+        label_names=label_names,
+    )
+
+
+def _read_labels(path: Path, hint: str) -> list[str]:
+    names = [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines()]
+    names = [name for name in names if name]
+    if not names:
+        raise DataError(f"{path}: no labels; expected one label name a line." + hint)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path}: labels {repeated} appear more than once." + hint)
+    return names
+
+
+def _verify_meta(folder: Path, meta: dict, hashes: dict[str, str], counts: dict, hint: str):
+    for file_name, expected in (meta.get("sha256") or {}).items():
+        actual = hashes.get(file_name)
+        if actual is None:
+            continue
+        if actual != expected:
+            raise DataError(
+                f"{folder / file_name}: sha256 {actual[:12]}... differs from meta.json's "
+                f"{expected[:12]}...: the file was changed after conversion." + hint
+            )
+    for split, expected in (meta.get("counts") or {}).items():
+        if split in counts and counts[split] != expected:
+            raise DataError(
+                f"{folder / (split + '.jsonl')}: holds {counts[split]} records, meta.json "
+                f"says {expected}." + hint
+            )
+
+
+def carve_dev(train: Split, fraction: float = DEV_CARVE_FRACTION, seed: int = DEV_CARVE_SEED):
+    """Split ``train`` into (train, dev) with a fixed seed: dev gets ``fraction`` of the rows."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(train))
+    n_dev = max(1, int(round(fraction * len(train))))
+    dev_idx, train_idx = np.sort(order[:n_dev]), np.sort(order[n_dev:])
+    dev = train.subset(dev_idx)
+    dev.name = "dev"
+    return train.subset(train_idx), dev
+
+
+def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -> MultiLabelDataset:
+    """Load and verify a canonical data set; raise :class:`DataError` naming what is wrong."""
+    folder = resolve_dataset_dir(name_or_path, data_dir)
+    meta: dict = {}
+    meta_path = folder / "meta.json"
+    name = folder.name
+    if meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise DataError(f"{meta_path}: not valid JSON ({err.msg})." + _hint(name)) from None
+        name = str(meta.get("name", name))
+    hint = _hint(name, meta)
+
+    for required in ("train", "test"):
+        if not (folder / f"{required}.jsonl").exists():
+            raise DataError(f"{folder / (required + '.jsonl')}: file missing." + hint)
+    raw = {
+        split: _read_jsonl(folder / f"{split}.jsonl", hint)
+        for split in SPLITS
+        if (folder / f"{split}.jsonl").exists()
+    }
+    hashes = {f"{split}.jsonl": _sha256(folder / f"{split}.jsonl") for split in raw}
+    labels_path = folder / "labels.txt"
+    if labels_path.exists():
+        label_names = _read_labels(labels_path, hint)
+        hashes["labels.txt"] = _sha256(labels_path)
+    else:
+        label_names = sorted({label for recs in raw.values() for r in recs for label in r["labels"]})
+        if not label_names:
+            raise DataError(f"{folder}: no record has a label and labels.txt is absent." + hint)
+    _verify_meta(folder, meta, hashes, {split: len(recs) for split, recs in raw.items()}, hint)
+
+    splits = {
+        split: _to_split(split, folder / f"{split}.jsonl", recs, label_names, hint)
+        for split, recs in raw.items()
+    }
+    dev_carved = "dev" not in splits
+    if dev_carved:
+        splits["train"], splits["dev"] = carve_dev(splits["train"])
+    return MultiLabelDataset(
+        name=name,
+        path=folder,
+        label_names=label_names,
+        train=splits["train"],
+        dev=splits["dev"],
+        test=splits["test"],
+        meta=meta,
+        hashes=hashes,
+        dev_carved=dev_carved,
+    )

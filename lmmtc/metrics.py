@@ -1,0 +1,142 @@
+"""Multi-label metrics: the paper's four (section 5.2) plus macro-F1 and P@k.
+
+All functions take 0/1 matrices of shape (n, L) (``y_true``, ``y_pred``; P@k takes
+scores instead of ``y_pred``) and return a fraction in [0, 1]; tables multiply by 100
+where the paper prints percents. Where a ratio has a zero denominator (no true and no
+predicted label anywhere) the value is 0.0, as scikit-learn's ``zero_division=0``
+gives: this is the convention the tests check against scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+THRESHOLD = 0.5  # the paper's decision threshold (eq. 6)
+
+
+def _as_binary(y: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(y)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (n, L) matrix, got shape {array.shape}")
+    return array.astype(bool)
+
+
+def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t, p = _as_binary(y_true, "y_true"), _as_binary(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(f"y_true {t.shape} and y_pred {p.shape} differ in shape")
+    return t, p
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator else 0.0
+
+
+def subset_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of examples whose predicted label set equals the true set exactly (the paper's
+    "Accuracy", eq. 7). An example with no true label counts as right only when nothing
+    is predicted for it."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.all(t == p, axis=1).mean()) if len(t) else 0.0
+
+
+def micro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """F1 over all (example, label) decisions pooled: 2 TP / (2 TP + FP + FN)."""
+    t, p = _pair(y_true, y_pred)
+    tp = np.sum(t & p)
+    return _ratio(2 * tp, 2 * tp + np.sum(~t & p) + np.sum(t & ~p))
+
+
+def micro_jaccard(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Jaccard index over all decisions pooled: TP / (TP + FP + FN) (the paper's
+    Micro-Jaccard; scikit-learn's ``jaccard_score(average="micro")``)."""
+    t, p = _pair(y_true, y_pred)
+    tp = np.sum(t & p)
+    return _ratio(tp, tp + np.sum(~t & p) + np.sum(t & ~p))
+
+
+def hamming_loss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of (example, label) decisions that are wrong; lower is better."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean(t != p)) if t.size else 0.0
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Unweighted mean over labels of each label's F1; a label that is never true and
+    never predicted scores 0 (scikit-learn's ``zero_division=0``), so rare labels weigh
+    as much as frequent ones."""
+    t, p = _pair(y_true, y_pred)
+    tp = np.sum(t & p, axis=0)
+    denominator = 2 * tp + np.sum(~t & p, axis=0) + np.sum(t & ~p, axis=0)
+    per_label = np.divide(2 * tp, denominator, out=np.zeros(t.shape[1]), where=denominator > 0)
+    return float(per_label.mean()) if t.shape[1] else 0.0
+
+
+def precision_at_k(y_true: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Mean over examples of (true labels among the k highest scores) / k. Ties are broken
+    by label index (stable sort), so the value is deterministic."""
+    t = _as_binary(y_true, "y_true")
+    s = np.asarray(scores, dtype=float)
+    if s.shape != t.shape:
+        raise ValueError(f"scores {s.shape} and y_true {t.shape} differ in shape")
+    if not 1 <= k <= t.shape[1]:
+        raise ValueError(f"k must be in 1..{t.shape[1]}, got {k}")
+    top = np.argsort(-s, axis=1, kind="stable")[:, :k]  # (n, k)
+    hits = np.take_along_axis(t, top, axis=1).sum(axis=1)
+    return float(np.mean(hits / k)) if len(t) else 0.0
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric with its direction; ``uses_scores`` metrics take scores, not 0/1."""
+
+    name: str
+    fn: Callable[[np.ndarray, np.ndarray], float]
+    higher_is_better: bool
+    uses_scores: bool = False
+    paper_name: str | None = None  # the column name in the paper's tables
+
+
+def _p_at(k: int) -> Callable[[np.ndarray, np.ndarray], float]:
+    return lambda y_true, scores: precision_at_k(y_true, scores, k)
+
+
+#: Every metric the harness reports, in table order.
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("subset_accuracy", subset_accuracy, True, paper_name="accuracy"),
+        Metric("micro_f1", micro_f1, True, paper_name="micro_f1"),
+        Metric("micro_jaccard", micro_jaccard, True, paper_name="micro_jaccard"),
+        Metric("hamming_loss", hamming_loss, False, paper_name="hamming_loss"),
+        Metric("macro_f1", macro_f1, True),
+        Metric("p_at_1", _p_at(1), True, uses_scores=True),
+        Metric("p_at_3", _p_at(3), True, uses_scores=True),
+    )
+}
+#: The four metrics of the paper's Table 2.
+PAPER_METRICS = ("subset_accuracy", "micro_f1", "micro_jaccard", "hamming_loss")
+
+
+def threshold(scores: np.ndarray, cutoff: float = THRESHOLD) -> np.ndarray:
+    """0/1 predictions: a label is predicted when its probability exceeds ``cutoff``."""
+    return (np.asarray(scores) > cutoff).astype(np.uint8)
+
+
+def evaluate(y_true: np.ndarray, scores: np.ndarray, cutoff: float = THRESHOLD) -> dict[str, float]:
+    """Every metric of :data:`METRICS` for probabilities ``scores`` (n, L)."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.shape != np.asarray(y_true).shape:
+        raise ValueError(f"scores {scores.shape} and labels {np.shape(y_true)} differ in shape")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("scores contain NaN or infinite values")
+    y_pred = threshold(scores, cutoff)
+    out = {}
+    for metric in METRICS.values():
+        if metric.uses_scores and scores.shape[1] < int(metric.name.rsplit("_", 1)[1]):
+            continue
+        out[metric.name] = metric.fn(y_true, scores if metric.uses_scores else y_pred)
+    return out

@@ -1,0 +1,26 @@
+"""Shared test fixtures: where the real raw files are, and small generated data sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: ../shared/data/raw beside the checkout (CI has it; elsewhere the real-data tests skip).
+SHARED_RAW = Path(os.environ.get("LMMTC_SHARED_RAW", REPO_ROOT.parent / "shared" / "data" / "raw"))
+
+
+def raw_dir_or_skip(name: str) -> Path:
+    """The real raw folder of data set ``name``, or skip the test when it is absent."""
+    path = SHARED_RAW / name
+    if not path.is_dir():
+        pytest.skip(f"real raw files not available at {path}")
+    return path
+
+
+@pytest.fixture
+def shared_raw():
+    """Factory fixture: ``shared_raw("reuters")`` -> Path, or a skip."""
+    return raw_dir_or_skip
