@@ -21,6 +21,7 @@ from lmmtc.data import MultiLabelDataset, Split
 from lmmtc.metrics import THRESHOLD, evaluate
 from lmmtc.registry import MethodSpec
 from lmmtc.seeding import set_seed
+from lmmtc.stats import dataset_statistics, label_correlation
 
 SUBSET_SEED = 0  # one fixed subset for every method and seed, so cells stay comparable
 
@@ -75,9 +76,7 @@ class PeakMemory:
         self.rss_mb = _vm_hwm_mb() if self.reset_ok else None
         if self.rss_mb is None:
             self.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.cuda_mb = (
-            self._cuda.max_memory_allocated() / 2**20 if self._cuda is not None else None
-        )
+        self.cuda_mb = self._cuda.max_memory_allocated() / 2**20 if self._cuda is not None else None
 
 
 def _cuda():
@@ -128,6 +127,23 @@ def dataset_record(dataset: MultiLabelDataset, splits: Mapping[str, Split]) -> d
         "sizes": {name: len(split) for name, split in splits.items()},
         "full_sizes": {name: len(dataset.split(name)) for name in splits},
         "subset": any(len(splits[n]) < len(dataset.split(n)) for n in splits),
+    }
+
+
+def data_record(dataset: MultiLabelDataset, profile: str) -> dict[str, Any]:
+    """The data-level record of a data set: Table 1 statistics, the Pearson correlation
+    of train labels (Figure 1) and the Spearman correlation of test labels (Figure 3)."""
+    full = {name: dataset.split(name) for name in ("train", "dev", "test")}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "data",
+        "profile": profile,
+        "dataset": dataset_record(dataset, full),
+        "label_names": dataset.label_names,
+        "statistics": dataset_statistics(dataset),
+        "pearson_train": label_correlation(dataset.train.labels, "pearson").round(4),
+        "spearman_test": label_correlation(dataset.test.labels, "spearman").round(4),
+        "environment": environment("cpu"),
     }
 
 

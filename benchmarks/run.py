@@ -27,7 +27,7 @@ from benchmarks.experiments import (
     Experiment,
     get_experiment,
 )
-from benchmarks.harness import run_cell
+from benchmarks.harness import data_record, run_cell
 from benchmarks.profiles import PROFILES, Profile, get_profile
 from benchmarks.runfiles import Cell, read_run, write_json_atomic
 from benchmarks.summary import summary_table
@@ -122,6 +122,31 @@ def selected_experiments(args: argparse.Namespace) -> list[Experiment]:
     if args.all:
         names += list(EXPERIMENTS)
     return [get_experiment(name) for name in dict.fromkeys(names)]
+
+
+def planned_datasets(args: argparse.Namespace, planned: Sequence[Planned]) -> list[str]:
+    """Every data set the run touches, including those of data-only experiments."""
+    names = [item.cell.dataset for item in planned]
+    for experiment in selected_experiments(args):
+        names += [d for d in experiment.datasets if not args.dataset or d in args.dataset]
+    return list(dict.fromkeys(names))
+
+
+def write_data_records(names: Sequence[str], data: DataCache, args, profile: Profile) -> None:
+    """One data.json per data set: Table 1's statistics and the label correlations that
+    Figures 1 and 3 plot, so that the report, too, reads files only."""
+    for name in names:
+        dataset = data.get(name)
+        if dataset is None:
+            continue
+        path = args.results_dir / "runs" / profile.name / name / "data.json"
+        if path.exists() and not args.overwrite:
+            try:
+                if read_run(path).get("dataset", {}).get("hashes") == dataset.hashes:
+                    continue
+            except (ValueError, OSError):
+                pass
+        write_json_atomic(path, data_record(dataset, profile.name))
 
 
 def plan_cells(args: argparse.Namespace, profile: Profile) -> list[Planned]:
@@ -316,11 +341,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_dry_run(planned, args, profile)
         return 0
     data = DataCache(args, profile)
+    write_data_records(planned_datasets(args, planned), data, args, profile)
     written, failures = run_planned(planned, args, profile, data)
     print(summary_table(args.results_dir, [item.cell for item in planned]))
     print(f"{len(written)} cells run, {len(planned) - len(written)} skipped or missing data")
     if data.missing:
         print("missing data sets: " + ", ".join(sorted(data.missing)))
+    if not args.no_report:
+        from benchmarks.report import build_report
+
+        print(f"report: {build_report(args.results_dir)}")
     if failures:
         print(f"{len(failures)} cells failed:", *failures, sep="\n  ")
         return 1

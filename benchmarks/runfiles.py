@@ -111,7 +111,7 @@ def iter_runs(results_dir: Path, profile: str | None = None) -> Iterator[dict[st
     root = Path(results_dir) / "runs"
     if profile:
         root = root / profile
-    for path in sorted(root.glob("**/seed*.json")):
+    for path in sorted(root.glob("**/seed*.json")):  # data.json records are not runs
         record = read_run(path)
         record["_path"] = str(path)
         yield record

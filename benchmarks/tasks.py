@@ -32,32 +32,62 @@ PAPER_TASKS: dict[str, TaskInfo] = {
     t.name: t
     for t in (
         TaskInfo(
-            "gaic", "GAIC", "token ids", 17, 24000, 3000,
+            "gaic",
+            "GAIC",
+            "token ids",
+            17,
+            24000,
+            3000,
             "Tianchi 2021 'AI technology innovation competition' track 1 (login needed): put "
             "track1_round1_train_20210222.csv and round2/train.csv in RAW/gaic/",
         ),
         TaskInfo(
-            "aapd", "AAPD", "en", 54, 53840, 1000,
+            "aapd",
+            "AAPD",
+            "en",
+            54,
+            53840,
+            1000,
             "the SGM authors' AAPD release (lancopku/SGM): put text_train, label_train, "
             "text_val, label_val, text_test, label_test in RAW/aapd/",
         ),
         TaskInfo(
-            "reuters", "Reuters-21578", "en", 90, 8630, 2158,
+            "reuters",
+            "Reuters-21578",
+            "en",
+            90,
+            8630,
+            2158,
             "Reuters-21578 Distribution 1.0 (UCI archive reuters21578.tar.gz): put "
             "reut2-000.sgm ... reut2-021.sgm (or the archive) in RAW/reuters/, or use "
             "`python -m data_prep reuters --download`",
         ),
         TaskInfo(
-            "rmsc", "RMSC", "zh", 22, 5020, 646,
+            "rmsc",
+            "RMSC",
+            "zh",
+            22,
+            5020,
+            646,
             "lancopku/RMSC data.zip: put it (or its extracted album files) in RAW/rmsc/",
         ),
         TaskInfo(
-            "goemotions", "Emotion", "en", 28, 43410, 5427,
+            "goemotions",
+            "Emotion",
+            "en",
+            28,
+            43410,
+            5427,
             "google-research goemotions/data: put train.tsv, dev.tsv, test.tsv, emotions.txt "
             "in RAW/goemotions/, or use `python -m data_prep goemotions --download`",
         ),
         TaskInfo(
-            "toxic", "Toxic", "en", 6, 11357, 4868,
+            "toxic",
+            "Toxic",
+            "en",
+            6,
+            11357,
+            4868,
             "Kaggle Jigsaw Toxic Comment Classification 2018 (login needed): put train.csv "
             "in RAW/toxic/",
         ),
@@ -107,8 +137,7 @@ def prepare_dataset(
     if task is None:
         known = ", ".join([*PAPER_TASKS, *PRESETS])
         raise DatasetUnavailable(
-            f"unknown data set {name!r}: not a folder, not under {data_dir}, not one of "
-            f"{known}"
+            f"unknown data set {name!r}: not a folder, not under {data_dir}, not one of {known}"
         )
     if raw_dir is not None and (Path(raw_dir) / name).is_dir():
         import data_prep

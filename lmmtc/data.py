@@ -252,7 +252,9 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
         label_names = _read_labels(labels_path, hint)
         hashes["labels.txt"] = _sha256(labels_path)
     else:
-        label_names = sorted({label for recs in raw.values() for r in recs for label in r["labels"]})
+        label_names = sorted(
+            {label for recs in raw.values() for r in recs for label in r["labels"]}
+        )
         if not label_names:
             raise DataError(f"{folder}: no record has a label and labels.txt is absent." + hint)
     _verify_meta(folder, meta, hashes, {split: len(recs) for split, recs in raw.items()}, hint)

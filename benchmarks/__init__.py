@@ -1,0 +1,1 @@
+"""benchmarks: the runner, experiments, configs and report of lmmtc-bench."""

@@ -1,0 +1,171 @@
+"""The paper's figures from run files: 1 (label correlation), 3 (correlation beside
+label-to-label attention), 4 (loss curves), 5 (the lambda sweep). PNG and PDF each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from benchmarks.experiments import EXPERIMENTS, LAMBDAS  # noqa: E402
+from benchmarks.summary import data_stamp  # noqa: E402
+from benchmarks.tables import RunIndex  # noqa: E402
+from lmmtc.stats import top_correlated_labels  # noqa: E402
+
+TOP_K = 11  # the paper's Figure 3 shows the top-11 labels
+
+
+def _save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
+    for path in paths:
+        fig.savefig(path, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _heatmap(ax: plt.Axes, matrix: np.ndarray, labels: list[str], title: str) -> None:
+    annotate = len(labels) <= 12
+    sns.heatmap(
+        matrix,
+        ax=ax,
+        cmap="viridis",
+        square=True,
+        annot=annotate,
+        fmt=".2f",
+        annot_kws={"size": 6},
+        xticklabels=labels,
+        yticklabels=labels,
+        cbar_kws={"shrink": 0.6},
+    )
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=5 if len(labels) > 30 else 7)
+
+
+def figure1(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
+    """Pearson correlation of every label pair on the training labels, one per data set."""
+    written = {}
+    for dataset in EXPERIMENTS["figure1"].datasets:
+        record = index.data.get(dataset)
+        if record is None:
+            continue
+        corr = np.asarray(record["pearson_train"])
+        names = record["label_names"]
+        size = min(14, 4 + 0.12 * len(names))
+        fig, ax = plt.subplots(figsize=(size, size * 0.85))
+        stamp = data_stamp(record["dataset"])
+        _heatmap(
+            ax,
+            corr,
+            names,
+            f"Figure 1: Pearson correlation of label pairs, {dataset} "
+            f"(train, {stamp}, profile {index.profile})",
+        )
+        written[dataset] = _save(fig, out_dir, f"figure1_{dataset}")
+    return written
+
+
+def _attention(index: RunIndex, dataset: str, results_dir: Path) -> np.ndarray | None:
+    for run in index.runs(dataset, "lm_mlm"):
+        npz = Path(run["_path"]).with_suffix(".npz")
+        if npz.exists():
+            with np.load(npz) as arrays:
+                if "attention" in arrays:
+                    return arrays["attention"]  # (layers, L, L)
+    return None
+
+
+def figure3(index: RunIndex, out_dir: Path, results_dir: Path) -> dict[str, list[Path]]:
+    """Spearman correlation of the top-11 labels on the test set beside the summed
+    label-to-label attention of LM+MLM at layer 2, layer 6 and the last layer."""
+    written = {}
+    for dataset in EXPERIMENTS["figure3"].datasets:
+        record = index.data.get(dataset)
+        if record is None:
+            continue
+        corr = np.asarray(record["spearman_test"])
+        top = top_correlated_labels(corr, TOP_K)
+        names = [record["label_names"][i] for i in top]
+        attention = _attention(index, dataset, results_dir)
+        panels = [("(a) Spearman, test labels", corr[np.ix_(top, top)])]
+        if attention is not None:
+            layers = attention.shape[0]
+            for label, layer in (
+                ("(b) layer 2", 2),
+                ("(c) layer 6", 6),
+                ("(d) last layer", layers),
+            ):
+                if layer <= layers:
+                    panels.append((label, attention[layer - 1][np.ix_(top, top)]))
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4))
+        for ax, (title, matrix) in zip(np.atleast_1d(axes), panels):
+            _heatmap(ax, matrix, names, title)
+        note = "" if attention is not None else " (no attention maps in the run files)"
+        fig.suptitle(f"Figure 3: {dataset}, profile {index.profile}{note}", fontsize=10)
+        written[dataset] = _save(fig, out_dir, f"figure3_{dataset}")
+    return written
+
+
+def figure4(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
+    """MTC and MLM loss every 10 batches of LM+MLM training."""
+    written = {}
+    for dataset in EXPERIMENTS["figure4"].datasets:
+        runs = [r for r in index.runs(dataset, "lm_mlm") if r.get("loss_curve")]
+        if not runs:
+            continue
+        curve = runs[0]["loss_curve"]
+        steps = [point["step"] for point in curve]
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(steps, [p.get("mtc_loss") for p in curve], label="MTC loss (BCE)")
+        mlm = [p.get("mlm_loss") for p in curve]
+        if any(v is not None for v in mlm):
+            ax.plot(steps, [np.nan if v is None else v for v in mlm], label="MLM loss")
+        ax.set_xlabel("batch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        ax.set_title(
+            f"Figure 4: {dataset}, seed {runs[0]['cell']['seed']}, profile "
+            f"{index.profile} ({data_stamp(runs[0]['dataset'])})",
+            fontsize=9,
+        )
+        written[dataset] = _save(fig, out_dir, f"figure4_{dataset}")
+    return written
+
+
+def figure5(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
+    """Micro-F1 of LM+MLM for each lambda (mean over seeds, std as error bars)."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    plotted = False
+    for dataset in EXPERIMENTS["figure5"].datasets:
+        points = [
+            (i, index.value(dataset, "lm_mlm", "micro_f1", f"lambda{lam:g}"))
+            for i, lam in enumerate(LAMBDAS)
+        ]
+        points = [(i, v) for i, v in points if v is not None]
+        if not points:
+            continue
+        ax.errorbar(
+            [i for i, _ in points],
+            [v.mean for _, v in points],
+            yerr=[v.std for _, v in points],
+            marker="o",
+            capsize=3,
+            label=dataset,
+        )
+        plotted = True
+    if not plotted:
+        plt.close(fig)
+        return {}
+    ax.set_xticks(range(len(LAMBDAS)), [f"{lam:g}" for lam in LAMBDAS])
+    ax.set_xlabel("lambda (MLM loss weight)")
+    ax.set_ylabel("micro-F1 (%)")
+    ax.legend()
+    ax.set_title(
+        f"Figure 5: performance under different lambda, profile {index.profile}", fontsize=9
+    )
+    return {"all": _save(fig, out_dir, "figure5")}

@@ -1,0 +1,12 @@
+"""Converters of the paper's six data sets into the suite's canonical format.
+
+Use ``python -m data_prep --help``, or from Python::
+
+    from data_prep import convert, CONVERTERS
+    folder = convert("reuters", "raw/reuters", "data")   # -> data/reuters
+"""
+
+from data_prep.canonical import ConversionError, Record, write_dataset
+from data_prep.registry import CONVERTERS, convert, get_converter
+
+__all__ = ["CONVERTERS", "ConversionError", "Record", "convert", "get_converter", "write_dataset"]

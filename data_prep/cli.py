@@ -1,0 +1,111 @@
+"""Command line: ``python -m data_prep <name>|all --raw-dir DIR --out DATA_DIR [...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from data_prep.base import Converter
+from data_prep.canonical import ConversionError
+from data_prep.download import BASE_URL_ENV, download
+from data_prep.registry import CONVERTERS
+
+DESCRIPTION = """\
+Convert the raw files of the paper's data sets into the suite's canonical format:
+DATA_DIR/<name>/{train,dev,test}.jsonl, labels.txt and meta.json (source, converter
+version, the command that reruns it, split rule, seed and sha256 of every raw file).
+Output is deterministic: converting twice gives byte-identical files.
+
+  python -m data_prep reuters --raw-dir raw/reuters --out data
+  python -m data_prep goemotions --raw-dir raw/goemotions --out data --download
+  python -m data_prep all --raw-dir raw --out data     # every raw/<name>/ that exists
+"""
+
+
+def _epilog() -> str:
+    lines = ["data sets:"]
+    for conv in CONVERTERS.values():
+        lines.append(f"  {conv.name}: {conv.description}")
+        seed = "" if conv.default_seed is None else f", default seed {conv.default_seed}"
+        lines.append(f"    default split: {conv.default_split}{seed}")
+        for split, rule in conv.split_rules.items():
+            lines.append(f"    --split {split}: {rule}")
+        lines.append(f"    get the files: {conv.how_to_get}")
+    lines.append(f"\n--download fetches into --raw-dir; {BASE_URL_ENV} overrides the base URL.")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render --help)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m data_prep",
+        description=DESCRIPTION,
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", choices=[*CONVERTERS, "all"], help="data set to convert, or all")
+    parser.add_argument(
+        "--raw-dir",
+        required=True,
+        type=Path,
+        help="folder of the raw files (with 'all': the ROOT holding one folder per data set)",
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="DATA_DIR; the data set goes to DATA_DIR/<name>/"
+    )
+    parser.add_argument(
+        "--split",
+        choices=["paper", "standard"],
+        default=None,
+        help="split rule (default: each data set's default, see below)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the random split (default: each data set's default; recorded in meta.json)",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch the raw files first (GoEmotions, Reuters only; others say where to get them)",
+    )
+    return parser
+
+
+def _convert_one(conv: Converter, raw_dir: Path, args: argparse.Namespace) -> Path:
+    if args.download:
+        for filename, digest in download(conv, raw_dir).items():
+            print(f"{conv.name}: {raw_dir / filename} sha256 {digest}")
+    folder = conv.convert(raw_dir, args.out, split=args.split, seed=args.seed)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    counts = " / ".join(f"{k} {v:,}" for k, v in meta["counts"].items())
+    print(f"{conv.name}: wrote {folder} ({counts}; {meta['num_labels']} labels)")
+    return folder
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (1 on any conversion error, printed on one line)."""
+    args = build_parser().parse_args(argv)
+    if args.name != "all":
+        try:
+            _convert_one(CONVERTERS[args.name], args.raw_dir, args)
+        except (ConversionError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        return 0
+    failed = 0
+    for conv in CONVERTERS.values():
+        raw_dir = args.raw_dir / conv.name
+        if not raw_dir.is_dir() and not (args.download and conv.downloads):
+            print(f"{conv.name}: skipped, {raw_dir} not found. {conv.how_to_get}")
+            continue
+        try:
+            _convert_one(conv, raw_dir, args)
+        except (ConversionError, OSError) as err:
+            print(f"error: {conv.name}: {err}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0

@@ -1,0 +1,176 @@
+"""The runner end to end on synthetic data: run files, skipping, errors, determinism."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from benchmarks.run import main
+from benchmarks.runfiles import SCHEMA_VERSION, Cell, write_json_atomic
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    return [
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--raw-dir",
+        str(tmp_path / "raw"),
+    ]
+
+
+def _run_file(tmp_path, method="prior", seed=1, dataset="synthetic-small"):
+    return tmp_path / "results" / "runs" / "smoke" / dataset / method / f"seed{seed}.json"
+
+
+def test_two_seeds_write_two_run_files_then_nothing_reruns(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "prior", "--seeds", "1", "2", *dirs]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 cells run" in out and "synthetic-small  prior" in out
+    record = json.loads(_run_file(tmp_path).read_text())
+    assert record["schema_version"] == SCHEMA_VERSION
+    assert record["cell"] == {
+        "profile": "smoke",
+        "dataset": "synthetic-small",
+        "method": "prior",
+        "variant": "",
+        "seed": 1,
+    }
+    assert record["dataset"]["synthetic"] is True
+    assert set(record["dataset"]["hashes"]) >= {"train.jsonl", "test.jsonl", "labels.txt"}
+    assert set(record["metrics"]["test"]) >= {
+        "subset_accuracy",
+        "micro_f1",
+        "micro_jaccard",
+        "hamming_loss",
+        "macro_f1",
+    }
+    for key in ("packages", "git", "device", "python"):
+        assert key in record["environment"]
+    assert record["environment"]["packages"]["numpy"]
+    assert record["timing"]["peak_rss_mb"] > 0
+    assert _run_file(tmp_path, seed=2).exists()
+    mtime = _run_file(tmp_path).stat().st_mtime_ns
+
+    assert main(argv) == 0
+    assert "0 cells run" in capsys.readouterr().out
+    assert _run_file(tmp_path).stat().st_mtime_ns == mtime
+
+    assert main([*argv, "--overwrite"]) == 0
+    assert "2 cells run" in capsys.readouterr().out
+
+
+def test_prior_metrics_equal_hand_computation(tmp_path, dirs):
+    from lmmtc.data import load_dataset
+    from lmmtc.metrics import hamming_loss
+
+    assert main(["--dataset", "synthetic-small", "--method", "prior", "--seeds", "1", *dirs]) == 0
+    record = json.loads(_run_file(tmp_path).read_text())
+    data = load_dataset(tmp_path / "data" / "synthetic-small")
+    prior = data.train.labels.mean(axis=0)
+    expected = hamming_loss(data.test.labels, (prior > 0.5)[None, :].repeat(len(data.test), 0))
+    assert record["metrics"]["test"]["hamming_loss"] == pytest.approx(expected)
+
+
+def test_same_seed_same_metrics_and_other_seed_differs(tmp_path, dirs):
+    base = ["--dataset", "synthetic-small", "--method", "random", *dirs]
+    assert main([*base, "--seeds", "7"]) == 0
+    first = json.loads(_run_file(tmp_path, "random", 7).read_text())["metrics"]
+    assert main([*base, "--seeds", "7", "--overwrite"]) == 0
+    again = json.loads(_run_file(tmp_path, "random", 7).read_text())["metrics"]
+    assert first == again
+    assert main([*base, "--seeds", "8"]) == 0
+    other = json.loads(_run_file(tmp_path, "random", 8).read_text())["metrics"]
+    assert other != first
+
+
+def test_unknown_method_fails_before_any_work(tmp_path, dirs, capsys):
+    assert main(["--dataset", "synthetic-small", "--method", "prir", *dirs]) == 2
+    assert "Did you mean 'prior'" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
+def test_bad_method_parameter_is_reported(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "prior", "--set", "nope=1", *dirs]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "does not accept ['nope']" in out
+    assert not _run_file(tmp_path).exists()
+
+
+def test_unavailable_dataset_is_skipped_with_how_to(tmp_path, dirs, capsys):
+    argv = ["--dataset", "toxic", "synthetic-small", "--method", "prior", "--profile", "cpu", *dirs]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "skipped data set toxic" in captured.err + captured.out
+    assert "Kaggle Jigsaw" in captured.err + captured.out
+    assert "missing data sets: toxic" in captured.out
+
+
+def test_stale_run_file_from_other_data_is_rerun(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "prior", "--seeds", "1", *dirs]
+    assert main(argv) == 0
+    path = _run_file(tmp_path)
+    record = json.loads(path.read_text())
+    record["dataset"]["hashes"]["train.jsonl"] = "0" * 64
+    path.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "1 cells run" in capsys.readouterr().out
+
+
+def test_dry_run_lists_cells_and_runs_nothing(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "prior", "br", "--seeds", "1", "2"]
+    assert main([*argv, "--dry-run", *dirs]) == 0
+    out = capsys.readouterr().out
+    assert "smoke/synthetic-small/prior/seed1" in out and "smoke/synthetic-small/br/seed2" in out
+    assert "4 cells, 4 to run" in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_list_shows_datasets_methods_experiments(dirs, capsys):
+    assert main(["--list", *dirs]) == 0
+    out = capsys.readouterr().out
+    for expected in ("reuters", "Emotion", "prior", "table2", "synthetic-small", "smoke"):
+        assert expected in out
+
+
+def test_external_method_on_a_user_folder(tmp_path, dirs, monkeypatch):
+    package = tmp_path / "extpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "m.py").write_text(
+        textwrap.dedent("""
+        import numpy as np
+
+        class Always:
+            def fit(self, train, dev, *, seed):
+                self.n = train.labels.shape[1]
+
+            def predict_scores(self, texts):
+                return np.full((len(texts), self.n), 0.9)
+        """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    folder = tmp_path / "mydata"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text('{"text": "a", "labels": ["x"]}\n' * 10)
+    (folder / "test.jsonl").write_text('{"text": "b", "labels": ["x"]}\n')
+    assert main(["--dataset", str(folder), "--method", "extpkg.m:Always", *dirs]) == 0
+    path = tmp_path / "results" / "runs" / "smoke" / "mydata" / "extpkg.m.Always" / "seed1.json"
+    record = json.loads(path.read_text())
+    assert record["metrics"]["test"]["micro_f1"] == 1.0
+    assert record["method"]["family"] == "external"
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    path = Cell("smoke", "d", "m").path(tmp_path)
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"ok": 1, "bad": object()})
+    assert not path.exists()
+    assert list(path.parent.iterdir()) == []
