@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from lmmtc import registry
 from lmmtc.registry import UnknownMethodError, get_method, list_methods
 
 
@@ -46,6 +47,7 @@ def test_import_path_loads_a_plain_class(tmp_path, monkeypatch):
         )
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # no leak to others
     spec = get_method("mypkg.mod:AllOn")
     assert spec.family == "external" and spec.description == "Predicts every label."
     with pytest.raises(TypeError, match="lacks predict_scores"):

@@ -125,10 +125,10 @@ def test_stale_run_file_from_other_data_is_rerun(tmp_path, dirs, capsys):
 
 
 def test_dry_run_lists_cells_and_runs_nothing(tmp_path, dirs, capsys):
-    argv = ["--dataset", "synthetic-small", "--method", "prior", "br", "--seeds", "1", "2"]
+    argv = ["--dataset", "synthetic-small", "--method", "prior", "random", "--seeds", "1", "2"]
     assert main([*argv, "--dry-run", *dirs]) == 0
     out = capsys.readouterr().out
-    assert "smoke/synthetic-small/prior/seed1" in out and "smoke/synthetic-small/br/seed2" in out
+    assert "smoke/synthetic-small/prior/seed1" in out and "smoke/synthetic-small/random/seed2" in out
     assert "4 cells, 4 to run" in out
     assert not (tmp_path / "results").exists()
 
