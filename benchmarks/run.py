@@ -32,6 +32,7 @@ from benchmarks.profiles import PROFILES, Profile, get_profile
 from benchmarks.runfiles import Cell, read_run, write_json_atomic
 from benchmarks.summary import summary_table
 from benchmarks.tasks import PAPER_TASKS, DatasetUnavailable, prepare_dataset
+from benchmarks.tracking import add_tracking_arguments, check_backend, log_from_args
 from data_prep.synthetic import PRESETS
 from lmmtc.data import DataError, MultiLabelDataset
 from lmmtc.registry import UnknownMethodError, get_method, list_methods
@@ -88,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="registered names or package.module:Class; with experiments: keep only these",
     )
+    what.add_argument(
+        "--variant",
+        nargs="+",
+        default=[],
+        metavar="V",
+        help="with experiments: keep only these variants ('default': the default configuration)",
+    )
     what.add_argument("--seeds", nargs="+", type=int, help="default: the profile's seeds")
     what.add_argument("--profile", default="smoke", choices=sorted(PROFILES))
     what.add_argument(
@@ -113,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--list", action="store_true", help="list data sets, methods, experiments")
     how.add_argument("--fail-fast", action="store_true", help="stop at the first failing cell")
     how.add_argument("--no-report", action="store_true", help="do not rebuild the report")
+    from benchmarks.launch import add_launcher_arguments  # not at the top: launch imports run
+
+    add_launcher_arguments(parser)
+    add_tracking_arguments(parser)
     return parser
 
 
@@ -160,6 +172,8 @@ def plan_cells(args: argparse.Namespace, profile: Profile) -> list[Planned]:
                 if args.dataset and cell.dataset not in args.dataset:
                     continue
                 if args.method and cell.method not in args.method:
+                    continue
+                if args.variant and (cell.variant or "default") not in args.variant:
                     continue
                 entry = planned.setdefault(
                     cell, Planned(cell, experiment.variant_params(cell.variant))
@@ -266,6 +280,7 @@ def run_planned(
             continue
         save_artefacts(record, path)
         write_json_atomic(path, record)
+        log_from_args(record, args)
         written.append(path)
     return written, failures
 
@@ -334,12 +349,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         planned = plan_cells(args, profile)
         for method in dict.fromkeys(item.cell.method for item in planned):
             get_method(method)  # fail before any work on a misspelt method
+        if args.track:
+            check_backend(args.track)  # TrackingUnavailable is a ValueError
     except (UnknownMethodError, ValueError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.dry_run:
         print_dry_run(planned, args, profile)
         return 0
+    if args.launcher:
+        from benchmarks.launch import launch
+
+        return launch(planned, args)
     data = DataCache(args, profile)
     write_data_records(planned_datasets(args, planned), data, args, profile)
     written, failures = run_planned(planned, args, profile, data)

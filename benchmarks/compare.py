@@ -1,0 +1,299 @@
+"""``python -m benchmarks.compare``: a new method beside the paper and the suite's baselines.
+
+Runs the method (through :func:`benchmarks.run.main`, with the same directories, profile
+and seeds, so its run files are ordinary run files) on every available data set, then
+writes one table: per data set, the new method's test metrics (mean ± std over seeds),
+the suite's own baselines from their run files, and the paper's rows (Table 2, and
+Table 3 where the paper has one for the data set), each with Δ = new − that row.
+Nothing in the suite is edited to add the method.
+
+A paper data set is available when its converted folder or its raw files exist; in a
+profile with synthetic stand-ins (``smoke``) every paper data set is, as a stand-in
+stamped ``synthetic`` (its Δ against the paper then only tests the pipeline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.profiles import PROFILES, Profile, get_profile
+from benchmarks.reference import load_reference, paper_value
+from benchmarks.report import PROFILE_WARNING
+from benchmarks.run import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS, dataset_key
+from benchmarks.run import main as run_main
+from benchmarks.runfiles import Cell
+from benchmarks.tables import (
+    METRIC_LABELS,
+    RunIndex,
+    Table,
+    Value,
+    compare_cells,
+    scale,
+    to_markdown,
+    write_table,
+)
+from benchmarks.tasks import PAPER_TASKS
+from lmmtc.metrics import PAPER_METRICS
+
+TABLE2 = "table2_main.csv"
+TABLE3 = "table3_baselines.csv"
+NEW = "new"  # the ``source`` of the new method's rows
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.compare",
+        description=(
+            "Run a method of your own on every available data set and write a table of it "
+            "beside the paper's rows and the suite's baselines, with Δ = new − each row "
+            "(results/tables/<profile>/compare_<method>.md and .csv)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m benchmarks.compare --method mypkg.mod:MyMethod\n"
+            "  python -m benchmarks.compare --method mypkg.mod:MyMethod --baselines br cc "
+            "--profile cpu --raw-dir ../shared/data/raw\n"
+            "  python -m benchmarks.compare --method my_entry_point --dataset my/folder --no-paper"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--method", required=True, metavar="M", help="package.module:Class or a registered name"
+    )
+    parser.add_argument(
+        "--dataset",
+        nargs="+",
+        default=[],
+        metavar="D",
+        help="more data sets: folders in the canonical format or suite names",
+    )
+    parser.add_argument(
+        "--no-paper", action="store_true", help="only the --dataset sets, not the paper's"
+    )
+    parser.add_argument(
+        "--baselines",
+        nargs="+",
+        metavar="M",
+        help="suite methods to run as well and show (default: show every other method "
+        "that already has run files for the data set, run nothing more)",
+    )
+    parser.add_argument("--profile", default="smoke", choices=sorted(PROFILES))
+    parser.add_argument("--seeds", nargs="+", type=int, help="default: the profile's seeds")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter of the new method (not of the baselines)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path(DEFAULT_DATA))
+    parser.add_argument("--raw-dir", type=Path, default=Path(DEFAULT_RAW))
+    parser.add_argument("--results-dir", type=Path, default=Path(DEFAULT_RESULTS))
+    parser.add_argument("--overwrite", action="store_true", help="redo cells with run files")
+    parser.add_argument(
+        "--no-run", action="store_true", help="only build the table from existing run files"
+    )
+    return parser
+
+
+def available_datasets(args: argparse.Namespace, profile: Profile) -> list[str]:
+    """Paper data sets with converted or raw files (all of them where the profile stands
+    synthetic sets in), then the ``--dataset`` entries, without repeats."""
+    names: list[str] = []
+    if not args.no_paper:
+        for name in PAPER_TASKS:
+            converted = (args.data_dir / name / "train.jsonl").exists()
+            raw = (args.raw_dir / name).is_dir()
+            if converted or raw or profile.synthetic_fallback:
+                names.append(name)
+    return list(dict.fromkeys([*names, *args.dataset]))
+
+
+def runner_argv(
+    args: argparse.Namespace, datasets: Sequence[str], methods: Sequence[str], *, new: bool
+) -> list[str]:
+    """The ``benchmarks.run`` command line for ``methods`` on ``datasets`` (``--set`` only
+    for the new method, so that its parameters never reach a baseline)."""
+    argv = ["--dataset", *datasets, "--method", *methods, "--profile", args.profile]
+    argv += ["--data-dir", str(args.data_dir), "--raw-dir", str(args.raw_dir)]
+    argv += ["--results-dir", str(args.results_dir), "--no-report"]
+    if args.seeds:
+        argv += ["--seeds", *map(str, args.seeds)]
+    if args.overwrite:
+        argv.append("--overwrite")
+    for override in args.overrides if new else ():
+        argv += ["--set", override]
+    return argv
+
+
+def split_method_dir(method_dir: str) -> tuple[str, str]:
+    """``lm_mlm+same`` -> (``lm_mlm``, ``same``): a run-file folder as (method, variant)."""
+    method, _, variant = method_dir.partition("+")
+    return method, variant
+
+
+def baseline_runs(
+    index: RunIndex, dataset: str, method: str, baselines: Sequence[str] | None
+) -> list[tuple[str, str]]:
+    """(method, variant) of the suite's rows: the chosen baselines, or every other
+    method folder with run files for ``dataset``."""
+    if baselines is not None:
+        return [(name, "") for name in baselines]
+    new_dir = Cell(index.profile, dataset, method).method_dir
+    return [
+        split_method_dir(method_dir)
+        for (_, name, method_dir) in sorted(index.groups)
+        if name == dataset and method_dir != new_dir
+    ]
+
+
+def paper_rows(dataset: str) -> list[tuple[str, str]]:
+    """(paper model name, reference file) of the paper's rows for ``dataset``: Table 2's
+    four transformers, then Table 3's other models (Table 3 repeats Table 2's)."""
+    rows: list[tuple[str, str]] = []
+    for file_name in (TABLE2, TABLE3):
+        frame = load_reference(file_name)
+        for model in frame.loc[frame["dataset"] == dataset, "model"]:
+            if model not in {name for name, _ in rows}:
+                rows.append((model, file_name))
+    return rows
+
+
+def _fraction(metric: str, display: float) -> float:
+    """The inverse of :func:`benchmarks.tables.scale` (display unit -> run-file unit)."""
+    return display if metric == "hamming_loss" else display / 100.0
+
+
+#: One metric of one row: (display text, mean in display units or None, std or None).
+Shown = tuple[str, float | None, float | None]
+
+
+def _from_runs(metric: str, value: Value | None) -> Shown:
+    """A run-file value as the report writes it: ``mean ± std`` (``missing`` without runs)."""
+    text = compare_cells(metric, None, value)[0][1]
+    return (text, value.mean, value.std) if value else (text, None, None)
+
+
+def _from_paper(metric: str, paper: float | None) -> Shown:
+    """A paper value (a fraction, or None where the paper has none) as the report writes it."""
+    display = scale(metric, paper) if paper is not None else None
+    return compare_cells(metric, paper, None)[0][0], display, None
+
+
+def _row(
+    table: Table,
+    key: dict[str, Any],
+    new: dict[str, Value | None],
+    shown: dict[str, Shown],
+    stamp: str,
+) -> None:
+    """Append one row: per metric its value and Δ = new − this row.
+
+    The Δ and its bold mark come from :func:`benchmarks.tables.compare_cells`, the
+    report's own rule; the new method's own row has no Δ.
+    """
+    display = [key["dataset"], key["method"], key["source"], str(key["seeds"] or "-")]
+    numbers = dict(key)
+    for metric in PAPER_METRICS:
+        text, mean, std = shown[metric]
+        delta_text, delta = "-", None
+        if key["source"] != NEW and mean is not None:
+            cells, nums = compare_cells(metric, _fraction(metric, mean), new[metric])
+            delta_text, delta = cells[2], nums.get(f"{metric}_diff")
+        display += [text, delta_text]
+        numbers.update({metric: mean, f"{metric}_std": std, f"{metric}_delta": delta})
+    table.rows.append([*display, stamp])
+    numbers["data"] = stamp
+    table.numbers.append(numbers)
+
+
+def compare_table(
+    index: RunIndex, method: str, datasets: Sequence[str], baselines: Sequence[str] | None
+) -> Table:
+    """The comparison table of ``method`` on ``datasets`` (suite names or folder names)."""
+    method_dir = Cell(index.profile, "-", method).method_dir
+    columns = ["data set", "method", "source", "seeds"]
+    for metric in PAPER_METRICS:
+        columns += [METRIC_LABELS[metric], f"{METRIC_LABELS[metric]} Δ"]
+    table = Table(
+        f"compare_{method_dir}",
+        f"{method} beside the paper and the suite's baselines (profile {index.profile}, "
+        f"test split)",
+        [*columns, "data"],
+    )
+    for dataset in datasets:
+        new = {m: index.value(dataset, method, m) for m in PAPER_METRICS}
+        seeds = next((v.seeds for v in new.values() if v), 0)
+        key = {"dataset": dataset, "method": method, "source": NEW, "seeds": seeds}
+        shown = {m: _from_runs(m, new[m]) for m in PAPER_METRICS}
+        _row(table, key, new, shown, index.stamp(dataset, method))
+        for base, variant in baseline_runs(index, dataset, method, baselines):
+            values = {m: index.value(dataset, base, m, variant) for m in PAPER_METRICS}
+            name = base + (f"+{variant}" if variant else "")
+            seeds = next((v.seeds for v in values.values() if v), 0)
+            key = {"dataset": dataset, "method": name, "source": "suite", "seeds": seeds}
+            shown = {m: _from_runs(m, values[m]) for m in PAPER_METRICS}
+            _row(table, key, new, shown, index.stamp(dataset, base, variant))
+        for model, file_name in paper_rows(dataset):
+            source = "paper Table 2" if file_name == TABLE2 else "paper Table 3"
+            key = {"dataset": dataset, "method": model, "source": source, "seeds": None}
+            shown = {}
+            for metric in PAPER_METRICS:
+                paper, note = paper_value(file_name, metric, dataset=dataset, model=model)
+                shown[metric] = _from_paper(metric, paper)
+                entry = f"{dataset} {model} ({source}): {note}"
+                if note and entry not in table.notes:
+                    table.notes.append(entry)
+            _row(table, key, new, shown, "paper")
+    table.notes.insert(
+        0,
+        "Δ = new − this row (percent points; Hamming loss as a fraction, lower is better); "
+        "**bold**: beyond twice the new method's seed spread and 1 point (0.002 for HL). "
+        "`data`: full, subset or synthetic (a synthetic stand-in's Δ against the paper "
+        "only tests the pipeline).",
+    )
+    return table
+
+
+def render(table: Table, profile: str) -> str:
+    """The table as Markdown with its profile warning and notes."""
+    lines = [f"# {table.title}", "", f"> {PROFILE_WARNING[profile]}", "", to_markdown(table), ""]
+    lines += [f"- {note}" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    profile = get_profile(args.profile)  # a known name: argparse checked the choice
+    datasets = available_datasets(args, profile)
+    if not datasets:
+        print(
+            "error: no data set available: give --dataset, convert data sets into "
+            f"{args.data_dir} or put raw files under {args.raw_dir}",
+            file=sys.stderr,
+        )
+        return 2
+    status = 0
+    if not args.no_run:
+        status = run_main(runner_argv(args, datasets, [args.method], new=True))
+        if status == 2:  # unknown method or bad option: nothing was run
+            return status
+        if args.baselines:
+            status = max(status, run_main(runner_argv(args, datasets, args.baselines, new=False)))
+    index = RunIndex(args.results_dir, profile.name)
+    table = compare_table(index, args.method, [dataset_key(d) for d in datasets], args.baselines)
+    paths = write_table(table, args.results_dir / "tables" / profile.name)
+    text = render(table, profile.name)
+    paths["md"].write_text(text, encoding="utf-8")  # with the profile warning and notes
+    print(text)
+    print(f"wrote {paths['md']} and {paths['csv']}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The submitit launcher: one job per cell, results in the shared folder, one report."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from benchmarks.launch import launch_parser, main, make_executor, plan_jobs
+from benchmarks.profiles import get_profile
+from benchmarks.run import build_parser, plan_cells
+from benchmarks.runfiles import Cell
+
+pytest.importorskip("submitit")
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    return [
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--raw-dir",
+        str(tmp_path / "raw"),
+    ]
+
+
+def test_local_jobs_write_run_files_and_the_report_shows_them(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "random", "--seeds", "1", "2", *dirs]
+    assert main([*argv, "--launcher", "local", "--array-parallelism", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 cells planned, 2 to run" in out and "submitted 2 jobs" in out
+    results = tmp_path / "results"
+    results_pickles = sorted((results / "launch_logs").glob("*/*_result.pkl"))
+    assert len(results_pickles) == 2  # one job per cell
+    f1, hl = [], []
+    for seed in (1, 2):
+        path = Cell("smoke", "synthetic-small", "random", "", seed).path(results)
+        record = json.loads(path.read_text())
+        assert record["cell"]["seed"] == seed
+        f1.append(100 * record["metrics"]["test"]["micro_f1"])
+        hl.append(record["metrics"]["test"]["hamming_loss"])
+    assert f1[0] != f1[1]  # two seeds, two different runs
+    # the parent rebuilt the report once, from the jobs' run files
+    report = (results / "REPORT.md").read_text()
+    row = next(
+        line for line in report.splitlines() if line.startswith("| synthetic-small | random | 2 |")
+    )
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[4] == f"{np.mean(f1):.2f} ± {np.std(f1, ddof=1):.2f}"  # Mi-F1, percent
+    assert cells[6] == f"{np.mean(hl):.4f} ± {np.std(hl, ddof=1):.4f}"  # HL, a fraction
+
+    assert main([*argv, "--launcher", "local"]) == 0  # all done: nothing is submitted
+    assert "2 cells planned, 0 to run" in capsys.readouterr().out
+    assert sorted((results / "launch_logs").glob("*/*_result.pkl")) == results_pickles
+
+
+def test_failed_job_is_reported_with_its_cell(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "prior", "--set", "nope=1", *dirs]
+    assert main([*argv, "--launcher", "debug", "--no-report"]) == 1
+    out = capsys.readouterr().out
+    assert "1 jobs failed" in out and "smoke/synthetic-small/prior/seed1" in out
+    assert not Cell("smoke", "synthetic-small", "prior").path(tmp_path / "results").exists()
+
+
+def test_each_job_plans_exactly_its_cells(tmp_path, dirs):
+    """Every planned cell is in exactly one job, and the runner given a job's command
+    line plans exactly that job's cells (so no two jobs write the same run file)."""
+    args = launch_parser().parse_args(["--table", "3", "4", "--seeds", "1", "2", *dirs])
+    profile = get_profile("smoke")
+    planned = plan_cells(args, profile)
+    jobs = plan_jobs(planned, args, {})
+    cells = [cell for job in jobs for cell in job.cells]
+    assert sorted(cells, key=Cell.label) == sorted((p.cell for p in planned), key=Cell.label)
+    assert len(cells) == len(set(cells))
+    for job in jobs:
+        assert "--no-report" in job.argv
+        job_cells = {p.cell for p in plan_cells(build_parser().parse_args(job.argv), profile)}
+        assert job_cells == set(job.cells)
+    variants = {cell.variant for job in jobs for cell in job.cells if cell.method == "lm_mlm"}
+    assert variants == {"", "same"}
+
+
+def test_slurm_options_reach_the_sbatch_script(tmp_path, dirs, monkeypatch):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "srun").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    argv = ["--dataset", "reuters", "--method", "lm_mlm", "--launcher", "slurm", *dirs]
+    argv += ["--partition", "gpu", "--gpus-per-node", "1", "--time", "90"]
+    argv += ["--cpus-per-task", "8", "--mem-gb", "40", "--slurm-option", "account=lab"]
+    executor = make_executor(launch_parser().parse_args(argv))
+    script = executor._executor._make_submission_file_text("python -u -m x", "uid")
+    for line in (
+        "--partition=gpu",
+        "--gpus-per-node=1",
+        "--time=90",
+        "--cpus-per-task=8",
+        "--mem=40GB",
+        "--account=lab",
+    ):
+        assert f"#SBATCH {line}" in script
+
+
+def test_local_jobs_are_not_killed_by_submitits_two_minute_default(dirs):
+    args = launch_parser().parse_args(["--dataset", "x", "--method", "prior", *dirs])
+    assert args.launcher == "local"
+    assert make_executor(args)._executor.parameters["timeout_min"] == 7 * 24 * 60
