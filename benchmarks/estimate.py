@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from benchmarks import config as config_mod
 from benchmarks.profiles import Profile
 from benchmarks.tasks import PAPER_TASKS
-from lmmtc.registry import get_method
 
 
 def _train_rows(dataset: str, data_dir) -> int:
@@ -21,14 +19,7 @@ def _train_rows(dataset: str, data_dir) -> int:
 
 def estimate_seconds(item: Any, profile: Profile, args: Any) -> float:
     """Seconds a cell should take on the profile's reference device (order of magnitude)."""
-    spec = get_method(item.cell.method)
-    resolved = config_mod.resolve(
-        spec.name,
-        item.cell.dataset,
-        profile.name,
-        profile_subset=profile.subset,
-        variant_params=item.variant_params,
-    )
+    spec, resolved = item.resolve(profile)
     rows = _train_rows(item.cell.dataset, args.data_dir)
     rows = min(rows, resolved.subset.get("train", rows))
     epochs = float(resolved.params.get("epochs", 1))

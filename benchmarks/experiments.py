@@ -128,10 +128,24 @@ EXPERIMENTS: dict[str, Experiment] = {
             methods=("lm_mlm",),
             variants=(
                 DEFAULT,
-                Variant("readout-label", {"readout": "label"}),
+                Variant("readout-cls", {"readout": "cls"}),
                 Variant("bce-some-visible", {"bce_input": "some_visible"}),
                 Variant("mlm-text", {"mlm_target": "text"}),
                 Variant("init-label-name", {"new_token_init": "label_name"}),
+                # the public implementation's reading (DESIGN.md): shared label unit, a
+                # random number of labels masked with BCE on those, text MLM weight 1 early
+                Variant(
+                    "public-impl",
+                    {
+                        "readout": "label",
+                        "label_head": "shared",
+                        "bce_input": "some_visible",
+                        "bce_on": "masked",
+                        "mlm_target": "text",
+                        "mlm_schedule": [[3, 1.0]],
+                        "mlm_lambda": 0.0,
+                    },
+                ),
             ),
         ),
     )

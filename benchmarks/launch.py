@@ -16,7 +16,6 @@ missing, so a cancelled array resumes.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,15 +30,12 @@ from benchmarks.run import (
     build_parser,
     dataset_key,
     is_fresh,
-    plan_cells,
     planned_datasets,
-    print_listing,
     selected_experiments,
     write_data_records,
 )
 from benchmarks.runfiles import Cell
 from benchmarks.summary import summary_table
-from lmmtc.registry import UnknownMethodError, get_method
 
 LAUNCHERS = ("local", "slurm", "debug")
 DEFAULT_SLURM_PARALLELISM = 32
@@ -261,32 +257,22 @@ def print_jobs(planned: Sequence[Planned], args: argparse.Namespace) -> None:
 
 
 def launch_parser() -> argparse.ArgumentParser:
-    """The runner's options plus the launcher's, ``--launcher local`` by default."""
+    """The runner's options, with ``--launcher local`` as the default."""
     parser = build_parser()
     parser.prog = "python -m benchmarks.launch"
-    with contextlib.suppress(argparse.ArgumentError):  # the runner may have them already
-        add_launcher_arguments(parser)
     parser.set_defaults(launcher="local")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = launch_parser().parse_args(argv)
-    try:
-        profile = get_profile(args.profile)
-        if args.list:
-            print_listing(args)
-            return 0
-        planned = plan_cells(args, profile)
-        for method in dict.fromkeys(item.cell.method for item in planned):
-            get_method(method)  # fail before any submission on a misspelt method
-        if args.dry_run:
-            print_jobs(planned, args)
-            return 0
-    except (UnknownMethodError, ValueError, TypeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return launch(planned, args)
+    """``python -m benchmarks.launch ARGS`` = ``python -m benchmarks.run ARGS --launcher
+    local`` unless ARGS name another launcher."""
+    from benchmarks.run import main as run_main
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(arg == "--launcher" or arg.startswith("--launcher=") for arg in argv):
+        argv += ["--launcher", "local"]
+    return run_main(argv)
 
 
 if __name__ == "__main__":

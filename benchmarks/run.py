@@ -35,7 +35,7 @@ from benchmarks.tasks import PAPER_TASKS, DatasetUnavailable, prepare_dataset
 from benchmarks.tracking import add_tracking_arguments, check_backend, log_from_args
 from data_prep.synthetic import PRESETS
 from lmmtc.data import DataError, MultiLabelDataset
-from lmmtc.registry import UnknownMethodError, get_method, list_methods
+from lmmtc.registry import MethodSpec, UnknownMethodError, get_method, list_methods
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RAW = os.environ.get("LMMTC_RAW_DIR", str(REPO_ROOT / "data" / "raw"))
@@ -50,6 +50,21 @@ class Planned:
     cell: Cell
     variant_params: dict[str, Any] = field(default_factory=dict)
     artefacts: tuple[str, ...] = ()
+
+    def resolve(
+        self, profile: Profile, overrides: dict[str, Any] | None = None
+    ) -> tuple[MethodSpec, config_mod.ResolvedConfig]:
+        """The method and its merged config for this cell under ``profile``."""
+        spec = get_method(self.cell.method)
+        resolved = config_mod.resolve(
+            spec.name,
+            self.cell.dataset,
+            profile.name,
+            profile_subset=profile.subset,
+            variant_params=self.variant_params,
+            overrides=overrides,
+        )
+        return spec, resolved
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,15 +274,7 @@ def run_planned(
     for item, dataset, path in bar:
         bar.set_postfix_str(item.cell.label())
         try:
-            spec = get_method(item.cell.method)
-            resolved = config_mod.resolve(
-                spec.name,
-                item.cell.dataset,
-                profile.name,
-                profile_subset=profile.subset,
-                variant_params=item.variant_params,
-                overrides=overrides,
-            )
+            spec, resolved = item.resolve(profile, overrides)
             record = run_cell(item.cell, spec, dataset, resolved, artefacts=item.artefacts)
         except KeyboardInterrupt:
             raise
@@ -354,6 +361,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UnknownMethodError, ValueError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.dry_run and args.launcher:
+        from benchmarks.launch import print_jobs
+
+        print_jobs(planned, args)
+        return 0
     if args.dry_run:
         print_dry_run(planned, args, profile)
         return 0

@@ -24,3 +24,16 @@ def raw_dir_or_skip(name: str) -> Path:
 def shared_raw():
     """Factory fixture: ``shared_raw("reuters")`` -> Path, or a skip."""
     return raw_dir_or_skip
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    """Runner options that keep data, raw files and results inside ``tmp_path``."""
+    return [
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--raw-dir",
+        str(tmp_path / "raw"),
+    ]

@@ -19,18 +19,6 @@ METHOD = "cmppkg.m:Noisy"
 
 
 @pytest.fixture
-def dirs(tmp_path):
-    return [
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--results-dir",
-        str(tmp_path / "results"),
-        "--raw-dir",
-        str(tmp_path / "raw"),
-    ]
-
-
-@pytest.fixture
 def noisy_method(tmp_path, monkeypatch):
     """An outside package with a seed-dependent method (so the seed spread is not 0)."""
     package = tmp_path / "cmppkg"

@@ -16,18 +16,6 @@ from benchmarks.runfiles import Cell
 pytest.importorskip("submitit")
 
 
-@pytest.fixture
-def dirs(tmp_path):
-    return [
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--results-dir",
-        str(tmp_path / "results"),
-        "--raw-dir",
-        str(tmp_path / "raw"),
-    ]
-
-
 def test_local_jobs_write_run_files_and_the_report_shows_them(tmp_path, dirs, capsys):
     argv = ["--dataset", "synthetic-small", "--method", "random", "--seeds", "1", "2", *dirs]
     assert main([*argv, "--launcher", "local", "--array-parallelism", "2"]) == 0

@@ -11,18 +11,6 @@ from benchmarks.run import main
 from benchmarks.runfiles import SCHEMA_VERSION, Cell, write_json_atomic
 
 
-@pytest.fixture
-def dirs(tmp_path):
-    return [
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--results-dir",
-        str(tmp_path / "results"),
-        "--raw-dir",
-        str(tmp_path / "raw"),
-    ]
-
-
 def _run_file(tmp_path, method="prior", seed=1, dataset="synthetic-small"):
     return tmp_path / "results" / "runs" / "smoke" / dataset / method / f"seed{seed}.json"
 
@@ -128,7 +116,9 @@ def test_dry_run_lists_cells_and_runs_nothing(tmp_path, dirs, capsys):
     argv = ["--dataset", "synthetic-small", "--method", "prior", "random", "--seeds", "1", "2"]
     assert main([*argv, "--dry-run", *dirs]) == 0
     out = capsys.readouterr().out
-    assert "smoke/synthetic-small/prior/seed1" in out and "smoke/synthetic-small/random/seed2" in out
+    assert (
+        "smoke/synthetic-small/prior/seed1" in out and "smoke/synthetic-small/random/seed2" in out
+    )
     assert "4 cells, 4 to run" in out
     assert not (tmp_path / "results").exists()
 
