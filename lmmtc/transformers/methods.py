@@ -1,0 +1,383 @@
+"""LM-MTC (``lm``, ``lm_mlm`` and their ``same``-template variants) and the shared method
+class that ``bert`` and ``bert_mlm`` (baselines/bert.py) are also made of: one network,
+one training loop, the differences are options."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from lmmtc.data import Split
+from lmmtc.registry import register_method
+from lmmtc.seeding import set_seed
+from lmmtc.transformers import masking
+from lmmtc.transformers.options import TransformerOptions
+from lmmtc.transformers.template import (
+    Batch,
+    LabelTokens,
+    add_label_tokens,
+    collate,
+    encode_texts,
+    text_budget,
+)
+from lmmtc.transformers.trainer import LoopConfig, StepLosses, autocast, resolve_device, train_loop
+
+
+class Views(NamedTuple):
+    """What one training step feeds the network."""
+
+    input_ids: torch.Tensor  # (B, T), or (2B, T) with the label MLM view stacked below
+    attention_mask: torch.Tensor  # same shape
+    bce_on: torch.Tensor | None  # (B, L) bool: labels the BCE covers (None: all)
+    mlm_positions: torch.Tensor | None  # (N, 2) (row, column) of masked tokens
+    mlm_targets: torch.Tensor | None  # (N,) their true ids
+    mlm_lambda: float
+
+
+class TransformerMTC:
+    """A BERT-family multi-label classifier; the options (TransformerOptions) select bert,
+    bert_mlm, lm or lm_mlm and the implementation choices the paper leaves open."""
+
+    #: Class-specific defaults layered over TransformerOptions' defaults.
+    DEFAULTS: dict = {}
+
+    def __init__(self, **params) -> None:
+        self.options = TransformerOptions.build(self.DEFAULTS, params)
+        self.network: nn.Module | None = None
+        self.tokenizer = None
+        self.tokens: LabelTokens | None = None
+        self.label_names: list[str] = []
+        self.loss_curve: list[dict] = []
+        self._info: dict = {}
+        self._base_vocab = 0
+        self._device = torch.device("cpu")
+        self._gen = torch.Generator()
+
+    # --- building ---------------------------------------------------------------------
+    def _build(self, label_names: list[str], train_texts: list[str] | None, seed: int) -> None:
+        """Load the backbone, add the label tokens, resize the embeddings, make the heads."""
+        from lmmtc.transformers.backbone import load_backbone
+        from lmmtc.transformers.label_init import init_label_embeddings
+        from lmmtc.transformers.model import LabelMaskNetwork
+
+        opt = self.options
+        backbone = load_backbone(
+            opt.backbone,
+            train_texts=train_texts,
+            cache_dir=opt.cache_dir,
+            pretrain_params=opt.pretrain,
+            tiny_config=opt.tiny_config,
+        )
+        self.label_names = list(label_names)
+        self.tokenizer = backbone.tokenizer
+        self._base_vocab = len(self.tokenizer)
+        encoder = backbone.encoder
+        old_rows = encoder.get_input_embeddings().num_embeddings
+        if opt.template is not None:
+            self.tokens = add_label_tokens(self.tokenizer, len(label_names), opt.template)
+            encoder.resize_token_embeddings(max(len(self.tokenizer), old_rows), mean_resizing=False)
+            init_label_embeddings(
+                encoder.get_input_embeddings(),
+                self.tokens,
+                self.tokenizer,
+                self.label_names,
+                opt.new_token_init,
+                old_vocab=min(old_rows, self._base_vocab),
+                std=getattr(encoder.config, "initializer_range", 0.02),
+                generator=torch.Generator().manual_seed(seed),
+            )
+        self.network = LabelMaskNetwork(
+            encoder,
+            len(label_names),
+            readout=opt.readout,
+            label_head=opt.label_head,
+            mlm_head=opt.mlm_head if opt.mlm_target else None,
+            dropout=opt.dropout,
+        )
+        if self.network.mlm is not None:
+            loaded = self.network.mlm.load_checkpoint_head(backbone.mlm_head_state)
+            self._info["mlm_head_from_checkpoint"] = loaded
+        self._info["backbone_path"] = backbone.path
+        self._set_lengths(encoder.config)
+
+    def _set_lengths(self, config) -> None:
+        """Effective max_len (text_len + template when text_len is set; at most the
+        position embeddings) and the text budget max_len - 3L - 2."""
+        opt, n_lab = self.options, len(self.label_names)
+        with_template = opt.template is not None
+        wanted = opt.max_len
+        if opt.text_len is not None:
+            wanted = opt.text_len + 2 + (3 * n_lab if with_template else 0)
+        self._max_len = min(wanted, getattr(config, "max_position_embeddings", wanted))
+        self._budget = text_budget(self._max_len, n_lab, with_template)
+
+    # --- batching ---------------------------------------------------------------------
+    def _collate(self, text_ids, labels) -> Batch:
+        tok = self.tokenizer
+        return collate(
+            text_ids,
+            labels,
+            cls_id=tok.cls_token_id,
+            sep_id=tok.sep_token_id,
+            pad_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
+            tokens=self.tokens,
+            position=self.options.template_position,
+        )
+
+    def _train_batches(self, text_ids: list[list[int]], labels: torch.Tensor, gen):
+        """Shuffled batches (the generator fixes the order) -> (Batch, size)."""
+        bs = self.options.batch_size
+
+        def batches(epoch: int):
+            order = torch.randperm(len(text_ids), generator=gen).tolist()
+            for start in range(0, len(order), bs):
+                idx = order[start : start + bs]
+                yield self._collate([text_ids[i] for i in idx], labels[idx]), len(idx)
+
+        return batches, (len(text_ids) + bs - 1) // bs
+
+    # --- the objective ------------------------------------------------------------------
+    def _views(self, batch: Batch, epoch: float) -> Views:
+        """The inputs of one training step (see :class:`Views`); all on CPU."""
+        opt, gen = self.options, self._gen
+        b = batch.input_ids.shape[0]
+        ids, on = batch.input_ids, None
+        if self.tokens is not None and opt.effective_mask_count() == "random":
+            states = masking.bce_states(batch.labels, "random", gen)  # (B, L)
+            ids = masking.apply_states(ids, batch.state_pos, states, self.tokens)
+            if opt.bce_on == "masked":
+                on = states == masking.MASK
+        positions = targets = None
+        lam = opt.lambda_at(epoch) if opt.mlm_target else 0.0
+        attention = batch.attention_mask
+        if lam > 0 and opt.mlm_target == "text":
+            ids, positions, targets = masking.text_mlm_view(
+                ids,
+                batch.text_mask,
+                self.tokenizer.mask_token_id,
+                self._base_vocab,
+                opt.mask_prob,
+                gen,
+            )
+        elif lam > 0 and opt.mlm_target == "label":
+            view, positions, targets = masking.label_mlm_view(
+                batch.input_ids, batch.state_pos, batch.labels, self.tokens, opt.mask_prob, gen
+            )
+            positions = positions + torch.tensor([b, 0])  # rows of the second view
+            ids = torch.cat([ids, view])  # (2B, T): one forward for both views
+            attention = torch.cat([attention, attention])
+        return Views(ids, attention, on, positions, targets, lam)
+
+    def _step(self, batch: Batch, epoch: float) -> StepLosses:
+        """One batch's losses: BCE (eq. 4) + lambda x MLM cross-entropy (eq. 5)."""
+        ids, attention, on, positions, targets, lam = self._views(batch, epoch)
+        dev = self._device
+        b = batch.input_ids.shape[0]
+        labels = batch.labels.to(dev)
+        state_pos = None if batch.state_pos is None else batch.state_pos.to(dev)
+        with autocast(dev, self.options.precision):
+            hidden = self.network.encode(ids.to(dev), attention.to(dev)).last_hidden_state
+            logits = self.network.label_logits(hidden[:b], state_pos).float()  # (B, L)
+            bce = nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+            mtc = bce.mean() if on is None else bce[on.to(dev)].mean()
+            mlm = None
+            if positions is not None and positions.shape[0] > 0:
+                mlm_logits = self.network.mlm_logits(hidden, positions.to(dev)).float()  # (N, V')
+                mlm = nn.functional.cross_entropy(mlm_logits, targets.to(dev))
+            elif positions is not None:  # nothing drawn for masking in this batch
+                mlm = torch.zeros((), device=dev)
+        loss = mtc if mlm is None else mtc + lam * mlm
+        return StepLosses(loss=loss, mtc=mtc, mlm=mlm)
+
+    # --- the method protocol ----------------------------------------------------------
+    def fit(self, train: Split, dev: Split | None, *, seed: int) -> None:
+        """Train on ``train``; keep the epoch with the best dev micro-F1."""
+        opt = self.options
+        if opt.num_threads:
+            torch.set_num_threads(int(opt.num_threads))
+        set_seed(seed)
+        self._device = resolve_device(opt.device)
+        self._build(train.label_names, list(train.texts), seed)
+        self.network.to(self._device)
+        self._gen = torch.Generator().manual_seed(seed + 1)  # masking draws
+        shuffle_gen = torch.Generator().manual_seed(seed)
+        enc = encode_texts(self.tokenizer, train.texts, self._budget, train.labels)
+        batches, per_epoch = self._train_batches(enc.text_ids, enc.labels, shuffle_gen)
+        evaluate = None
+        if dev is not None and len(dev) > 0:
+            evaluate = lambda: self._micro_f1(dev)  # noqa: E731
+        config = LoopConfig(
+            lr=opt.lr,
+            epochs=opt.epochs,
+            warmup_ratio=opt.warmup_ratio,
+            weight_decay=opt.weight_decay,
+            max_grad_norm=opt.max_grad_norm,
+            max_steps=opt.max_steps,
+            progress=opt.progress,
+        )
+        result = train_loop(self.network, batches, per_epoch, self._step, evaluate, config)
+        self.network.eval()
+        self.loss_curve = result.loss_curve
+        self._info.update(
+            best_epoch=result.best_epoch,
+            best_dev_micro_f1=result.best_dev_micro_f1,
+            dev_micro_f1_per_epoch=result.dev_micro_f1,
+            steps=result.steps,
+            train_samples_per_s=round(result.samples_per_s, 3),
+            train_seconds=round(result.train_seconds, 3),
+            max_len=self._max_len,
+            text_budget=self._budget,
+            truncated_train_texts=int(sum(len(t) >= self._budget for t in enc.text_ids)),
+            num_parameters=sum(p.numel() for p in self.network.parameters()),
+            device=str(self._device),
+            train_size=len(train),
+            dev_size=0 if dev is None else len(dev),
+        )
+
+    def _micro_f1(self, split: Split) -> float:
+        from lmmtc.metrics import micro_f1
+
+        scores = self.predict_scores(split.texts)
+        return micro_f1(split.labels, (scores >= 0.5).astype(np.uint8))
+
+    @torch.no_grad()
+    def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, L) sigmoid probabilities with every label masked (the paper's inference)."""
+        if self.network is None:
+            raise RuntimeError("fit() or load() must be called before predict_scores()")
+        was_training = self.network.training
+        self.network.eval()
+        out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
+        for idx, batch in self._eval_batches(texts):
+            dev = self._device
+            state_pos = None if batch.state_pos is None else batch.state_pos.to(dev)
+            with autocast(dev, self.options.precision):
+                ids, attention = batch.input_ids.to(dev), batch.attention_mask.to(dev)
+                hidden = self.network.encode(ids, attention).last_hidden_state
+                logits = self.network.label_logits(hidden, state_pos)
+            out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
+        self.network.train(was_training)
+        return out
+
+    def _eval_batches(self, texts: Sequence[str]):
+        """Batches of texts sorted by length (less padding) -> (row indices, Batch)."""
+        enc = encode_texts(self.tokenizer, texts, self._budget)
+        order = np.argsort([len(t) for t in enc.text_ids], kind="stable")
+        bs = self.options.eval_batch_size
+        for start in range(0, len(order), bs):
+            idx = order[start : start + bs]
+            yield idx, self._collate([enc.text_ids[i] for i in idx], None)
+
+    def run_info(self) -> dict:
+        """What the harness records beside the metrics."""
+        return {**self._info, "options": dataclasses.asdict(self.options)}
+
+    def attention_maps(self, texts: Sequence[str]) -> np.ndarray:
+        """(num_layers, L, L) label-to-label attention, head-averaged, summed over texts."""
+        from lmmtc.transformers.attention import label_attention
+
+        if self.tokens is None:
+            raise ValueError("attention maps need a label template (lm, lm_mlm)")
+        return label_attention(self.network, self._eval_batches(texts), self._device)
+
+    # --- persistence ------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write options, label names, tokenizer, encoder config and weights to ``path``."""
+        if self.network is None:
+            raise RuntimeError("nothing to save: fit() first")
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(folder / "encoder")
+        self.network.encoder.config.save_pretrained(folder / "encoder")
+        torch.save(self.network.state_dict(), folder / "network.pt")
+        meta = {
+            "method": getattr(self, "method_name", type(self).__name__),
+            "options": dataclasses.asdict(self.options),
+            "label_names": self.label_names,
+            "base_vocab": self._base_vocab,
+            "info": {k: v for k, v in self._info.items() if _jsonable(v)},
+        }
+        (folder / "method.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> TransformerMTC:
+        """Rebuild a saved method; its predictions equal the saved one's."""
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        from lmmtc.transformers.model import LabelMaskNetwork
+
+        folder = Path(path)
+        meta = json.loads((folder / "method.json").read_text(encoding="utf-8"))
+        options = {**meta["options"], "device": device}
+        method = cls(**options)
+        method.label_names = meta["label_names"]
+        method._base_vocab = meta["base_vocab"]
+        method._info = dict(meta.get("info", {}))
+        method.tokenizer = AutoTokenizer.from_pretrained(folder / "encoder", local_files_only=True)
+        config = AutoConfig.from_pretrained(folder / "encoder", local_files_only=True)
+        try:
+            encoder = AutoModel.from_config(config, add_pooling_layer=False)
+        except TypeError:
+            encoder = AutoModel.from_config(config)
+        opt = method.options
+        if opt.template is not None:
+            method.tokens = add_label_tokens(
+                method.tokenizer, len(method.label_names), opt.template
+            )
+        method.network = LabelMaskNetwork(
+            encoder,
+            len(method.label_names),
+            readout=opt.readout,
+            label_head=opt.label_head,
+            mlm_head=opt.mlm_head if opt.mlm_target else None,
+            dropout=opt.dropout,
+        )
+        state = torch.load(folder / "network.pt", map_location="cpu", weights_only=True)
+        method.network.load_state_dict(state)
+        method._device = resolve_device(device)
+        method.network.to(method._device).eval()
+        method._set_lengths(config)
+        return method
+
+
+def _jsonable(value) -> bool:
+    try:
+        json.dumps(value)
+    except TypeError:
+        return False
+    return True
+
+
+@register_method("lm", family="transformer")
+class LabelMask(TransformerMTC):
+    """LM-MTC: a per-label template prefix, every label masked, BCE at the label positions."""
+
+    DEFAULTS = {"template": "diff", "mlm_target": None}
+
+
+@register_method("lm_mlm", family="transformer")
+class LabelMaskMLM(TransformerMTC):
+    """LM-MTC + label MLM: BCE plus 0.05 x cross-entropy on masked YES-i/NO-i tokens."""
+
+    DEFAULTS = {"template": "diff", "mlm_target": "label"}
+
+
+@register_method("lm_same", family="transformer")
+class LabelMaskSame(TransformerMTC):
+    """LM-MTC with one shared [LS] [YES] [NO] [LMASK] [LE] for all labels (Table 4)."""
+
+    DEFAULTS = {"template": "same", "mlm_target": None}
+
+
+@register_method("lm_mlm_same", family="transformer")
+class LabelMaskMLMSame(TransformerMTC):
+    """LM-MTC + label MLM with the shared template of Table 4."""
+
+    DEFAULTS = {"template": "same", "mlm_target": "label"}
