@@ -10,8 +10,9 @@ example configs)::
 
 Merge order, later wins: defaults < profiles[p] < datasets[d] < profiles[p].datasets[d]
 < the variant's parameters < ``--set key=value`` from the command line. The key
-``subset`` is the harness's (row caps per split, the smallest cap of all layers and
-the profile wins), never passed to the method.
+``subset`` is the harness's (row caps per split, never passed to the method): within
+the YAML the later layer wins, the profile's caps are a ceiling over the YAML's, and a
+variant's or ``--set``'s caps replace both.
 """
 
 from __future__ import annotations
@@ -59,7 +60,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise ValueError(f"--set expects key=value, got {text!r}")
-    return key.strip(), yaml.safe_load(value)
+    parsed = yaml.safe_load(value)
+    if isinstance(parsed, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
+        try:
+            parsed = float(parsed)
+        except ValueError:
+            pass
+    return key.strip(), parsed
 
 
 def resolve(
@@ -85,16 +92,21 @@ def resolve(
         ("--set", overrides or {}),
     ]
     params: dict[str, Any] = {}
-    subset: dict[str, int] = dict(profile_subset or {})
+    yaml_caps: dict[str, int] = {}
+    explicit_caps: dict[str, int] = {}
     sources = []
     for name, layer in layers:
         if not layer:
             continue
         sources.append(name)
         for key, value in layer.items():
-            if key == "subset":
-                for split, cap in (value or {}).items():
-                    subset[split] = min(int(cap), subset.get(split, int(cap)))
-            else:
+            if key != "subset":
                 params[key] = value
+                continue
+            caps = explicit_caps if name in ("variant", "--set") else yaml_caps
+            caps.update({split: int(cap) for split, cap in (value or {}).items()})
+    subset = dict(profile_subset or {})
+    for split, cap in yaml_caps.items():  # the profile's caps are a ceiling for the YAML's
+        subset[split] = min(cap, subset.get(split, cap))
+    subset.update(explicit_caps)
     return ResolvedConfig(params=params, subset=subset, sources=tuple(sources))

@@ -164,3 +164,37 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         write_json_atomic(path, {"ok": 1, "bad": object()})
     assert not path.exists()
     assert list(path.parent.iterdir()) == []
+
+
+def test_set_values_are_parsed_as_yaml_numbers_lists_and_strings():
+    from benchmarks.config import parse_override
+
+    assert parse_override("lr=1e-4") == ("lr", 1e-4)
+    assert parse_override("epochs=3") == ("epochs", 3)
+    assert parse_override("backbone=minilm") == ("backbone", "minilm")
+    assert parse_override("subset={train: 10}") == ("subset", {"train": 10})
+    with pytest.raises(ValueError, match="key=value"):
+        parse_override("lr")
+
+
+def test_subset_caps_later_yaml_wins_profile_is_a_ceiling_set_replaces(tmp_path):
+    from benchmarks.config import resolve
+
+    (tmp_path / "m.yaml").write_text(
+        "defaults: {a: 1}\nprofiles:\n  cpu: {subset: {train: 50, dev: 9}}\n"
+        "datasets:\n  d: {a: 2, subset: {train: 70}}\n"
+    )
+    caps = {"train": 60, "test": 5}
+    got = resolve("m", "d", "cpu", profile_subset=caps, config_dir=tmp_path)
+    assert got.params == {"a": 2}
+    assert got.subset == {"train": 60, "dev": 9, "test": 5}  # 70 from datasets.d, capped
+    got = resolve(
+        "m",
+        "d",
+        "cpu",
+        profile_subset=caps,
+        overrides={"subset": {"train": 500}},
+        config_dir=tmp_path,
+    )
+    assert got.subset == {"train": 500, "dev": 9, "test": 5}
+    assert got.sources == ("defaults", "profiles.cpu", "datasets.d", "--set")
