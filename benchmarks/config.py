@@ -17,6 +17,7 @@ variant's or ``--set``'s caps replace both.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,10 +63,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ValueError(f"--set expects key=value, got {text!r}")
     parsed = yaml.safe_load(value)
     if isinstance(parsed, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
-        try:
+        with contextlib.suppress(ValueError):
             parsed = float(parsed)
-        except ValueError:
-            pass
     return key.strip(), parsed
 
 

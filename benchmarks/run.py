@@ -35,6 +35,7 @@ from benchmarks.tasks import PAPER_TASKS, DatasetUnavailable, prepare_dataset
 from benchmarks.tracking import add_tracking_arguments, check_backend, log_from_args
 from data_prep.synthetic import PRESETS
 from lmmtc.data import DataError, MultiLabelDataset
+from lmmtc.distributed import is_main_process, main_process_first
 from lmmtc.registry import MethodSpec, UnknownMethodError, get_method, list_methods
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -270,7 +271,10 @@ def run_planned(
         if not args.overwrite and is_fresh(path, dataset):
             continue
         todo.append((item, dataset, path))
-    bar = tqdm(todo, desc=f"cells ({profile.name})", unit="cell", disable=not todo)
+    # Under ``accelerate launch`` every process runs the cells (fit/predict are collective);
+    # only the main one writes run files and tracks.
+    main = is_main_process()
+    bar = tqdm(todo, desc=f"cells ({profile.name})", unit="cell", disable=not todo or not main)
     for item, dataset, path in bar:
         bar.set_postfix_str(item.cell.label())
         try:
@@ -284,6 +288,8 @@ def run_planned(
             if args.fail_fast:
                 traceback.print_exc()
                 break
+            continue
+        if not main:
             continue
         save_artefacts(record, path)
         write_json_atomic(path, record)
@@ -374,7 +380,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return launch(planned, args)
     data = DataCache(args, profile)
-    write_data_records(planned_datasets(args, planned), data, args, profile)
+    names = planned_datasets(args, planned)
+    with main_process_first():  # converted/generated once, by the main process
+        for name in names:
+            data.get(name)
+    if not is_main_process():  # a non-main rank of ``accelerate launch``: no files
+        run_planned(planned, args, profile, data)
+        return 0
+    write_data_records(names, data, args, profile)
     written, failures = run_planned(planned, args, profile, data)
     print(summary_table(args.results_dir, [item.cell for item in planned]))
     print(f"{len(written)} cells run, {len(planned) - len(written)} skipped or missing data")

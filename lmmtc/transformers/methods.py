@@ -27,7 +27,14 @@ from lmmtc.transformers.template import (
     encode_texts,
     text_budget,
 )
-from lmmtc.transformers.trainer import LoopConfig, StepLosses, autocast, resolve_device, train_loop
+from lmmtc.transformers.trainer import (
+    LoopConfig,
+    StepLosses,
+    autocast,
+    make_accelerator,
+    resolve_device,
+    train_loop,
+)
 
 
 class Views(NamedTuple):
@@ -59,6 +66,7 @@ class TransformerMTC:
         self._base_vocab = 0
         self._device = torch.device("cpu")
         self._gen = torch.Generator()
+        self._accelerator = None  # set by fit() under ``accelerate launch``
 
     # --- building ---------------------------------------------------------------------
     def _build(self, label_names: list[str], train_texts: list[str] | None, seed: int) -> None:
@@ -143,6 +151,21 @@ class TransformerMTC:
 
         return batches, (len(text_ids) + bs - 1) // bs
 
+    def _train_loader(self, text_ids: list[list[int]], labels: torch.Tensor, gen):
+        """The same shuffled batches as a DataLoader of (Batch, size), for Accelerate to shard."""
+        from torch.utils.data import DataLoader
+
+        def collate_rows(idx: list[int]):
+            return self._collate([text_ids[i] for i in idx], labels[idx]), len(idx)
+
+        return DataLoader(
+            range(len(text_ids)),
+            batch_size=self.options.batch_size,
+            shuffle=True,
+            generator=gen,
+            collate_fn=collate_rows,
+        )
+
     # --- the objective ------------------------------------------------------------------
     def _views(self, batch: Batch, epoch: float) -> Views:
         """The inputs of one training step (see :class:`Views`); all on CPU."""
@@ -202,8 +225,11 @@ class TransformerMTC:
         opt = self.options
         if opt.num_threads:
             torch.set_num_threads(int(opt.num_threads))
-        set_seed(seed)
+        set_seed(seed)  # the same seed on every process of a distributed launch
         self._device = resolve_device(opt.device)
+        self._accelerator = make_accelerator(opt.distributed, opt.device, opt.precision)
+        if self._accelerator is not None:
+            self._device = self._accelerator.device
         self._build(train.label_names, list(train.texts), seed)
         self.network.to(self._device)
         self._gen = torch.Generator().manual_seed(seed + 1)  # masking draws
@@ -222,7 +248,19 @@ class TransformerMTC:
             max_steps=opt.max_steps,
             progress=opt.progress,
         )
-        result = train_loop(self.network, batches, per_epoch, self._step, evaluate, config)
+        loader = None
+        if self._accelerator is not None:
+            loader = self._train_loader(enc.text_ids, enc.labels, shuffle_gen)
+        result = train_loop(
+            self.network,
+            batches,
+            per_epoch,
+            self._step,
+            evaluate,
+            config,
+            accelerator=self._accelerator,
+            loader=loader,
+        )
         self.network.eval()
         self.loss_curve = result.loss_curve
         self._info.update(
@@ -237,6 +275,7 @@ class TransformerMTC:
             truncated_train_texts=int(sum(len(t) >= self._budget for t in enc.text_ids)),
             num_parameters=sum(p.numel() for p in self.network.parameters()),
             device=str(self._device),
+            num_processes=1 if self._accelerator is None else self._accelerator.num_processes,
             train_size=len(train),
             dev_size=0 if dev is None else len(dev),
         )
@@ -255,16 +294,47 @@ class TransformerMTC:
         was_training = self.network.training
         self.network.eval()
         out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
-        for idx, batch in self._eval_batches(texts):
-            dev = self._device
-            state_pos = None if batch.state_pos is None else batch.state_pos.to(dev)
-            with autocast(dev, self.options.precision):
-                ids, attention = batch.input_ids.to(dev), batch.attention_mask.to(dev)
-                hidden = self.network.encode(ids, attention).last_hidden_state
-                logits = self.network.label_logits(hidden, state_pos)
-            out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
+        if self._accelerator is not None:
+            self._predict_distributed(texts, out)
+        else:
+            for idx, batch in self._eval_batches(texts):
+                out[idx] = self._batch_scores(batch).cpu().numpy()
         self.network.train(was_training)
         return out
+
+    def _batch_scores(self, batch: Batch) -> torch.Tensor:
+        dev = self._device
+        state_pos = None if batch.state_pos is None else batch.state_pos.to(dev)
+        with autocast(dev, self.options.precision):
+            ids, attention = batch.input_ids.to(dev), batch.attention_mask.to(dev)
+            hidden = self.network.encode(ids, attention).last_hidden_state
+            logits = self.network.label_logits(hidden, state_pos)
+        return torch.sigmoid(logits.float())
+
+    def _predict_distributed(self, texts: Sequence[str], out: np.ndarray) -> None:
+        """Each process scores its shard of the length-sorted rows; ``gather_for_metrics``
+        brings every row's scores, with its row index, to every process."""
+        from torch.utils.data import DataLoader
+
+        acc = self._accelerator
+        enc = encode_texts(self.tokenizer, texts, self._budget)
+        order = np.argsort([len(t) for t in enc.text_ids], kind="stable").tolist()
+
+        def collate_rows(rows: list[int]):
+            batch = self._collate([enc.text_ids[i] for i in rows], None)
+            return torch.tensor(rows, dtype=torch.long), batch
+
+        loader = DataLoader(order, batch_size=self.options.eval_batch_size, collate_fn=collate_rows)
+        loader = acc.prepare_data_loader(loader, device_placement=False)
+        seen = np.zeros(len(texts), dtype=bool)
+        for rows, batch in loader:
+            scores = self._batch_scores(batch)
+            rows, scores = acc.gather_for_metrics((rows.to(scores.device), scores))
+            rows = rows.cpu().numpy()
+            out[rows] = scores.cpu().numpy()  # a padded duplicate rewrites its own row
+            seen[rows] = True
+        if not seen.all():
+            raise RuntimeError(f"gather missed {int((~seen).sum())} of {len(texts)} rows")
 
     def _eval_batches(self, texts: Sequence[str]):
         """Batches of texts sorted by length (less padding) -> (row indices, Batch)."""

@@ -87,6 +87,10 @@ class TransformerOptions:
     #: 'auto': bf16 autocast on CUDA, fp32 on CPU; 'fp32'; 'bf16'.
     precision: str = "auto"
     device: str = "auto"
+    #: 'auto': data parallel through Hugging Face Accelerate when started by
+    #: ``accelerate launch`` with several processes (batch_size is then the global batch,
+    #: split over the processes; dev/test scores are gathered); 'off': never.
+    distributed: str = "auto"
     #: torch.set_num_threads for fit/predict (None: leave torch's setting).
     num_threads: int | None = None
     progress: bool = True
@@ -126,6 +130,7 @@ class TransformerOptions:
             "bce_on": ("all", "masked"),
             "mlm_target": (None, "label", "text"),
             "mlm_head": ("bert", "linear"),
+            "distributed": ("auto", "off"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

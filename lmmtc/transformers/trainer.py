@@ -4,6 +4,13 @@ AdamW, linear warm-up over ``warmup_ratio`` of the steps then linear decay, grad
 clipping, evaluation on dev after each epoch and the best-dev checkpoint (a state_dict
 copy kept in memory) restored at the end; bf16 autocast on CUDA; losses logged every
 ``log_every`` batches into a loss curve (Figure 4).
+
+Data parallel: when ``accelerate`` is installed and the process was started by
+``accelerate launch`` (or torchrun) with more than one process, :func:`make_accelerator`
+returns an ``Accelerator`` and the loop runs through it (DDP model, prepared optimiser,
+scheduler and a sharded data loader; ``batch_size`` stays the global batch, split over the
+processes, so steps and schedule are those of one process). Otherwise the loop is the
+plain single-process one.
 """
 
 from __future__ import annotations
@@ -17,8 +24,42 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from lmmtc.distributed import launched_distributed, partial_state
+
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
+DISTRIBUTED = ("auto", "off")
+
+
+def make_accelerator(distributed: str, device: str, precision: str):
+    """An ``Accelerator`` for a distributed launch, or None (plain process, ``off``,
+    accelerate not installed). bf16 mixed precision where :func:`autocast` would use it."""
+    if distributed not in DISTRIBUTED:
+        raise ValueError(f"distributed must be one of {DISTRIBUTED}, got {distributed!r}")
+    if distributed == "off" or not launched_distributed():
+        return None
+    from accelerate import Accelerator, DataLoaderConfiguration, DistributedDataParallelKwargs
+    from accelerate.state import AcceleratorState
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    state = partial_state()  # the process group, shared by every fit of this process
+    cpu = state.device.type == "cpu"
+    if device == "cpu" and not cpu:
+        raise ValueError(
+            "device 'cpu' under a GPU launch: hide the GPUs (CUDA_VISIBLE_DEVICES=) to "
+            "train on CPU processes, or leave device at 'auto'"
+        )
+    bf16 = precision == "bf16" or (precision == "auto" and not cpu)
+    AcceleratorState._reset_state()  # each fit may ask for its own precision
+    return Accelerator(
+        cpu=cpu,
+        mixed_precision="bf16" if bf16 else "no",
+        # batch_size is the global batch: the steps and the schedule of one process.
+        dataloader_config=DataLoaderConfiguration(split_batches=True),
+        # The pooler, and the MLM head in steps without MLM, get no gradient.
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
 
 
 def resolve_device(device: str) -> torch.device:
@@ -111,9 +152,18 @@ def train_loop(
     step: Callable[[object, float], StepLosses],
     evaluate: Callable[[], float] | None,
     config: LoopConfig,
+    accelerator=None,
+    loader=None,
 ) -> LoopResult:
     """Train ``model``; ``batches(epoch)`` yields (batch, size) pairs, ``step(batch, epoch)``
-    computes the losses, ``evaluate()`` gives dev micro-F1 (best epoch restored)."""
+    computes the losses, ``evaluate()`` gives dev micro-F1 (best epoch restored).
+
+    With an ``accelerator`` the batches come from ``loader`` (a DataLoader of (batch,
+    size) pairs, sharded here) and ``evaluate`` must gather over the processes."""
+    if accelerator is not None:
+        return _train_loop_distributed(
+            model, loader, batches_per_epoch, step, evaluate, config, accelerator
+        )
     total = config.epochs * batches_per_epoch
     if config.max_steps is not None:
         total = min(total, int(config.max_steps))
@@ -156,6 +206,86 @@ def train_loop(
         model.load_state_dict(best_state)
     elif evaluate is None:
         result.best_epoch = epochs
+    return result
+
+
+class _StepModule(nn.Module):
+    """Runs the step inside ``forward`` so that DDP sees it (gradient all-reduce)."""
+
+    def __init__(self, model: nn.Module, step: Callable[[object, float], StepLosses]) -> None:
+        super().__init__()
+        self.model = model
+        self._step = step
+
+    def forward(self, batch, epoch: float):
+        losses = self._step(batch, epoch)
+        return losses.loss, losses.mtc, losses.mlm
+
+
+def _train_loop_distributed(
+    model: nn.Module,
+    loader,
+    batches_per_epoch: int,
+    step: Callable[[object, float], StepLosses],
+    evaluate: Callable[[], float] | None,
+    config: LoopConfig,
+    accelerator,
+) -> LoopResult:
+    """:func:`train_loop` through ``accelerator``: same steps, schedule and best-dev rule;
+    every rank sees the same gathered dev scores, so all keep the same checkpoint."""
+    total = config.epochs * batches_per_epoch
+    if config.max_steps is not None:
+        total = min(total, int(config.max_steps))
+    epochs = math.ceil(total / max(1, batches_per_epoch))
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    scheduler = linear_warmup_decay(optimizer, int(config.warmup_ratio * total), total)
+    wrapped, optimizer, scheduler = accelerator.prepare(
+        _StepModule(model, step), optimizer, scheduler
+    )
+    # Batches stay on the CPU: the step draws its masks with a CPU generator.
+    loader = accelerator.prepare_data_loader(loader, device_placement=False)
+    result = LoopResult()
+    best_state = None
+    bar = _progress(total, config.progress and accelerator.is_main_process)
+    params = [p for p in model.parameters() if p.requires_grad]
+    world = accelerator.num_processes
+    for epoch in range(epochs):
+        wrapped.train()
+        loader.set_epoch(epoch)
+        start = time.perf_counter()
+        for i, (batch, size) in enumerate(loader):
+            if result.steps >= total:
+                break  # the same step on every rank: the shards have equal lengths
+            loss, mtc, mlm = wrapped(batch, epoch + i / batches_per_epoch)
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(params, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            result.steps += 1
+            result.train_samples += int(size) * world
+            if result.steps % config.log_every == 0:
+                mean = [accelerator.reduce(t.detach().float(), "mean") for t in (loss, mtc)]
+                mlm_mean = None if mlm is None else accelerator.reduce(mlm.detach().float(), "mean")
+                losses = StepLosses(loss=mean[0], mtc=mean[1], mlm=mlm_mean)
+                result.loss_curve.append(
+                    _log_entry(result.steps, epoch, i, batches_per_epoch, losses)
+                )
+            bar.update(1)
+        result.train_seconds += time.perf_counter() - start
+        if evaluate is not None:
+            score = float(evaluate())
+            result.dev_micro_f1.append(score)
+            if result.best_dev_micro_f1 is None or score > result.best_dev_micro_f1:
+                result.best_dev_micro_f1, result.best_epoch = score, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            bar.set_postfix(dev_micro_f1=f"{score:.4f}")
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    elif evaluate is None:
+        result.best_epoch = epochs
+    accelerator.wait_for_everyone()
     return result
 
 
