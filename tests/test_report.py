@@ -87,6 +87,8 @@ def test_table1_counts_and_stamp(smoke_results):
     row = next(line for line in table.splitlines() if line.startswith("| reuters |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1:3] == ["90", "90"]  # labels: paper, ours
+    train, train_dev, test = int(cells[4]), int(cells[5]), int(cells[7])
+    assert train_dev == train + int(cells[8]) and (cells[6], test) == ("2158", 200)
     assert cells[-1] == "synthetic"
 
 
