@@ -121,10 +121,10 @@ def figure4(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
         curve = runs[0]["loss_curve"]
         steps = [point["step"] for point in curve]
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(steps, [p.get("mtc_loss") for p in curve], label="MTC loss (BCE)")
+        ax.plot(steps, [p.get("mtc_loss") for p in curve], marker=".", label="MTC loss (BCE)")
         mlm = [p.get("mlm_loss") for p in curve]
         if any(v is not None for v in mlm):
-            ax.plot(steps, [np.nan if v is None else v for v in mlm], label="MLM loss")
+            ax.plot(steps, [np.nan if v is None else v for v in mlm], marker=".", label="MLM loss")
         ax.set_xlabel("batch")
         ax.set_ylabel("loss")
         ax.legend()
