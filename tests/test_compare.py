@@ -146,3 +146,20 @@ def test_available_datasets_are_those_with_files_or_stand_ins(tmp_path):
     ]
     args.no_paper = True
     assert available_datasets(args, get_profile("smoke")) == ["x/y"]
+
+
+def test_compare_on_real_goemotions(tmp_path, dirs, noisy_method, shared_raw, capsys):
+    """The outside method on the real GoEmotions files (converted on demand, smoke subset)."""
+    raw = shared_raw("goemotions").parent
+    argv = ["--method", METHOD, "--no-paper", "--dataset", "goemotions", "--seeds", "1"]
+    real_dirs = [*dirs[:4], "--raw-dir", str(raw)]
+    assert main([*argv, "--baselines", "prior", *real_dirs]) == 0
+    results = tmp_path / "results"
+    record = json.loads(Cell("smoke", "goemotions", METHOD, "", 1).path(results).read_text())
+    assert record["dataset"]["synthetic"] is False
+    assert record["dataset"]["full_sizes"] == {"train": 43410, "dev": 5426, "test": 5427}
+    table_md = (results / "tables" / "smoke" / "compare_cmppkg.m.Noisy.md").read_text()
+    row = _row(table_md, "goemotions", METHOD)
+    assert row[6] == f"{100 * record['metrics']['test']['micro_f1']:.2f} ± 0.00"
+    assert row[-1] == "subset"
+    assert _row(table_md, "goemotions", "LM+MLM")[6] == "59.07"  # the paper's Emotion row
