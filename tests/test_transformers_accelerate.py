@@ -44,6 +44,8 @@ ARGS = [
     "--set",
     "epochs=3",
     "--set",
+    "batch_size=16",
+    "--set",
     "lr=1e-3",
     "--set",
     "progress=false",

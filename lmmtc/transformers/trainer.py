@@ -194,18 +194,9 @@ def train_loop(
                 )
             bar.update(1)
         result.train_seconds += time.perf_counter() - start
-        if evaluate is not None:
-            score = float(evaluate())
-            result.dev_micro_f1.append(score)
-            if result.best_dev_micro_f1 is None or score > result.best_dev_micro_f1:
-                result.best_dev_micro_f1, result.best_epoch = score, epoch + 1
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            bar.set_postfix(dev_micro_f1=f"{score:.4f}")
+        best_state = _evaluate_epoch(evaluate, result, model, best_state, epoch, bar)
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    elif evaluate is None:
-        result.best_epoch = epochs
+    _restore_best(model, best_state, evaluate, result, epochs)
     return result
 
 
@@ -273,18 +264,9 @@ def _train_loop_distributed(
                 )
             bar.update(1)
         result.train_seconds += time.perf_counter() - start
-        if evaluate is not None:
-            score = float(evaluate())
-            result.dev_micro_f1.append(score)
-            if result.best_dev_micro_f1 is None or score > result.best_dev_micro_f1:
-                result.best_dev_micro_f1, result.best_epoch = score, epoch + 1
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            bar.set_postfix(dev_micro_f1=f"{score:.4f}")
+        best_state = _evaluate_epoch(evaluate, result, model, best_state, epoch, bar)
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    elif evaluate is None:
-        result.best_epoch = epochs
+    _restore_best(model, best_state, evaluate, result, epochs)
     accelerator.wait_for_everyone()
     return result
 
@@ -303,3 +285,25 @@ def _progress(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="train", disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+def _evaluate_epoch(evaluate, result, model: nn.Module, best_state, epoch: int, bar):
+    """Score the dev split after an epoch; keep a copy of the weights when it is the best
+    so far (model selection on dev micro-F1). Returns the best state dict (or None)."""
+    if evaluate is None:
+        return best_state
+    score = float(evaluate())
+    result.dev_micro_f1.append(score)
+    if result.best_dev_micro_f1 is None or score > result.best_dev_micro_f1:
+        result.best_dev_micro_f1, result.best_epoch = score, epoch + 1
+        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    bar.set_postfix(dev_micro_f1=f"{score:.4f}")
+    return best_state
+
+
+def _restore_best(model: nn.Module, best_state, evaluate, result, epochs: int) -> None:
+    """Load the best dev epoch's weights; without a dev split the last epoch counts."""
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    elif evaluate is None:
+        result.best_epoch = epochs
