@@ -47,13 +47,18 @@ def _heatmap(ax: plt.Axes, matrix: np.ndarray, labels: list[str], title: str) ->
     ax.tick_params(labelsize=5 if len(labels) > 30 else 7)
 
 
+def _data_records(index: RunIndex, experiment: str):
+    """(data set, data record) of an experiment's data sets that have a record."""
+    for dataset in EXPERIMENTS[experiment].datasets:
+        record = index.data.get(dataset)
+        if record is not None:
+            yield dataset, record
+
+
 def figure1(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     """Pearson correlation of every label pair on the training labels, one per data set."""
     written = {}
-    for dataset in EXPERIMENTS["figure1"].datasets:
-        record = index.data.get(dataset)
-        if record is None:
-            continue
+    for dataset, record in _data_records(index, "figure1"):
         corr = np.asarray(record["pearson_train"])
         names = record["label_names"]
         size = min(14, 4 + 0.12 * len(names))
@@ -70,7 +75,7 @@ def figure1(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     return written
 
 
-def _attention(index: RunIndex, dataset: str, results_dir: Path) -> np.ndarray | None:
+def _attention(index: RunIndex, dataset: str) -> np.ndarray | None:
     for run in index.runs(dataset, "lm_mlm"):
         npz = Path(run["_path"]).with_suffix(".npz")
         if npz.exists():
@@ -80,18 +85,15 @@ def _attention(index: RunIndex, dataset: str, results_dir: Path) -> np.ndarray |
     return None
 
 
-def figure3(index: RunIndex, out_dir: Path, results_dir: Path) -> dict[str, list[Path]]:
+def figure3(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     """Spearman correlation of the top-11 labels on the test set beside the summed
     label-to-label attention of LM+MLM at layer 2, layer 6 and the last layer."""
     written = {}
-    for dataset in EXPERIMENTS["figure3"].datasets:
-        record = index.data.get(dataset)
-        if record is None:
-            continue
+    for dataset, record in _data_records(index, "figure3"):
         corr = np.asarray(record["spearman_test"])
         top = top_correlated_labels(corr, TOP_K)
         names = [record["label_names"][i] for i in top]
-        attention = _attention(index, dataset, results_dir)
+        attention = _attention(index, dataset)
         panels = [("(a) Spearman, test labels", corr[np.ix_(top, top)])]
         if attention is not None:
             layers = attention.shape[0]

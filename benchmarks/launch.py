@@ -29,6 +29,7 @@ from benchmarks.run import (
     Planned,
     build_parser,
     dataset_key,
+    finish,
     is_fresh,
     planned_datasets,
     selected_experiments,
@@ -236,16 +237,7 @@ def launch(planned: Sequence[Planned], args: argparse.Namespace) -> int:
     print(f"{len(planned)} cells planned, {sum(len(j.cells) for j in jobs)} to run")
     failures = submit_and_wait(executor, jobs, args) if jobs else []
     print(summary_table(args.results_dir, [item.cell for item in planned]))
-    if data.missing:
-        print("missing data sets: " + ", ".join(sorted(data.missing)))
-    if not args.no_report:
-        from benchmarks.report import build_report
-
-        print(f"report: {build_report(args.results_dir)}")
-    if failures:
-        print(f"{len(failures)} jobs failed:", *failures, sep="\n  ")
-        return 1
-    return 0
+    return finish(args, data, failures, "jobs")
 
 
 def print_jobs(planned: Sequence[Planned], args: argparse.Namespace) -> None:

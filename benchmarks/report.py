@@ -40,7 +40,7 @@ def build_profile(results_dir: Path, profile: str) -> tuple[list[Table], dict[st
     figures: dict[str, list[Path]] = {}
     for name, made in (
         ("figure1", figure1(index, fig_dir)),
-        ("figure3", figure3(index, fig_dir, results_dir)),
+        ("figure3", figure3(index, fig_dir)),
         ("figure4", figure4(index, fig_dir)),
         ("figure5", figure5(index, fig_dir)),
     ):

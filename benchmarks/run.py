@@ -391,6 +391,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     written, failures = run_planned(planned, args, profile, data)
     print(summary_table(args.results_dir, [item.cell for item in planned]))
     print(f"{len(written)} cells run, {len(planned) - len(written)} skipped or missing data")
+    return finish(args, data, failures, "cells")
+
+
+def finish(args: argparse.Namespace, data: DataCache, failures: Sequence[str], what: str) -> int:
+    """The end of a run (in-process or launched): name missing data sets, rebuild the
+    report, list the failed cells or jobs; exit code 1 when any failed."""
     if data.missing:
         print("missing data sets: " + ", ".join(sorted(data.missing)))
     if not args.no_report:
@@ -398,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"report: {build_report(args.results_dir)}")
     if failures:
-        print(f"{len(failures)} cells failed:", *failures, sep="\n  ")
+        print(f"{len(failures)} {what} failed:", *failures, sep="\n  ")
         return 1
     return 0
 
