@@ -88,7 +88,7 @@ def _hf_step(args, text_len: int):
             model = AutoModelForSequenceClassification.from_config(config)
         else:
             model = AutoModelForSequenceClassification.from_pretrained(backbone.path, **kwargs)
-    model.to(device)
+    model.float().to(device)  # fp32 weights, as the suite's methods (backbone.py)
 
     def step(batch, epoch):
         with autocast(device, "auto"):

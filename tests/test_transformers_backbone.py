@@ -84,3 +84,18 @@ def test_lm_mlm_on_a_pretrained_folder_reuses_its_mlm_head(tmp_path):
     vocab = len(method.tokenizer)
     assert method.network.mlm(torch.zeros(1, 64)).shape == (1, vocab)  # V' = V + 5L
     assert vocab == head["bias"].numel() + 10
+
+
+def test_half_precision_folder_loads_as_fp32(tmp_path):
+    """An fp16 checkpoint (such as a trimmed copy carried to a GPU node) trains in fp32
+    master weights; autocast, not the stored dtype, decides the compute precision."""
+    from lmmtc.transformers.backbone import tiny_random_backbone
+
+    tiny = tiny_random_backbone({"hidden_size": 32, "intermediate_size": 64})
+    tiny.encoder.half().save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    loaded = load_backbone(str(tmp_path))
+    dtypes = {p.dtype for p in loaded.encoder.parameters()}
+    assert dtypes == {torch.float32}
+    reference = tiny.encoder.embeddings.word_embeddings.weight.float()
+    assert torch.equal(loaded.encoder.embeddings.word_embeddings.weight, reference)

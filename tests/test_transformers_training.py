@@ -129,3 +129,59 @@ def test_public_implementation_variant_trains(dataset):
     method.fit(dataset.train, dataset.dev, seed=0)
     assert method.predict_scores(dataset.test.texts[:5]).shape == (5, 6)
     assert method.network.classifier.out_features == 1
+
+
+def test_head_lr_gives_the_classifier_its_own_learning_rate():
+    """Classifier parameters learn at head_lr, the encoder at lr; decay rules unchanged."""
+    from lmmtc.transformers.trainer import make_optimizer
+
+    method = get_method("lm").cls(**QUICK)
+    method._build(["a", "b", "c"], None, seed=0)
+    optimizer = make_optimizer(method.network, 1e-5, 0.01, head_lr=0.02)
+    lr_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    decay_of = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    for name, param in method.network.named_parameters():
+        expected = 0.02 if name.startswith("classifier.") else 1e-5
+        assert lr_of[id(param)] == expected, name
+        assert decay_of[id(param)] == (0.0 if param.ndim < 2 or "norm" in name.lower() else 0.01)
+    assert {name for name, _ in method.network.named_parameters()} >= {
+        "classifier.weight",
+        "classifier.bias",
+    }
+    plain = make_optimizer(method.network, 1e-5, 0.01)
+    assert {g["lr"] for g in plain.param_groups} == {1e-5}
+
+
+def test_fit_passes_head_lr_to_the_optimizer(dataset, monkeypatch):
+    """The option reaches the optimiser that fit builds (options -> LoopConfig -> groups)."""
+    from lmmtc.transformers import trainer
+
+    seen = []
+
+    def spy(model, lr, weight_decay, head_lr=None, **kwargs):
+        optimizer = trainer_make_optimizer(model, lr, weight_decay, head_lr, **kwargs)
+        seen.append(sorted({g["lr"] for g in optimizer.param_groups}))
+        return optimizer
+
+    trainer_make_optimizer = trainer.make_optimizer
+    monkeypatch.setattr(trainer, "make_optimizer", spy)
+    for head_lr in (None, 0.02):
+        method = get_method("bert").cls(**{**QUICK, "max_steps": 2, "head_lr": head_lr})
+        method.fit(dataset.train, dataset.dev, seed=0)
+    assert seen == [[QUICK["lr"]], [QUICK["lr"], 0.02]]
+    assert method.run_info()["options"]["head_lr"] == 0.02
+    assert method.run_info()["compute_precision"] == "fp32"  # CPU, precision auto
+    with pytest.raises(ValueError, match="head_lr"):
+        get_method("bert").cls(head_lr=0.0)
+
+
+def test_compute_precision_is_bf16_on_cuda_only_unless_asked():
+    from lmmtc.transformers.trainer import compute_precision
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert compute_precision(cpu, "auto") == "fp32"
+    assert compute_precision(cuda, "auto") == "bf16"
+    assert compute_precision(cuda, "fp32") == "fp32"
+    assert compute_precision(cpu, "bf16") == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        compute_precision(cpu, "fp16")

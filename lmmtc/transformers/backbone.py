@@ -138,6 +138,9 @@ def _load_pretrained(spec: str, name: str) -> Backbone:
                 encoder = AutoModel.from_pretrained(name, **kwargs)
         except (OSError, ValueError) as err:
             raise _load_error(spec, name, err) from None
+    # fp32 master weights whatever the checkpoint stores (an fp16 copy, or transformers
+    # 5's dtype="auto"): training autocasts to bf16 on CUDA, never trains in half.
+    encoder.float()
     head = _mlm_head_state(name if is_dir else _cached_folder(name))
     return Backbone(encoder, tokenizer, spec, name, head)
 

@@ -31,6 +31,7 @@ from lmmtc.transformers.trainer import (
     LoopConfig,
     StepLosses,
     autocast,
+    compute_precision,
     make_accelerator,
     resolve_device,
     train_loop,
@@ -241,6 +242,7 @@ class TransformerMTC:
             evaluate = lambda: self._micro_f1(dev)  # noqa: E731
         config = LoopConfig(
             lr=opt.lr,
+            head_lr=opt.head_lr,
             epochs=opt.epochs,
             warmup_ratio=opt.warmup_ratio,
             weight_decay=opt.weight_decay,
@@ -275,6 +277,7 @@ class TransformerMTC:
             truncated_train_texts=int(sum(len(t) >= self._budget for t in enc.text_ids)),
             num_parameters=sum(p.numel() for p in self.network.parameters()),
             device=str(self._device),
+            compute_precision=compute_precision(self._device, opt.precision),
             num_processes=1 if self._accelerator is None else self._accelerator.num_processes,
             train_size=len(train),
             dev_size=0 if dev is None else len(dev),

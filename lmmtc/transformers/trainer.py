@@ -73,14 +73,19 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def autocast(device: torch.device, precision: str):
-    """bf16 autocast on CUDA for ``auto``/``bf16``; plain fp32 otherwise (CPU bf16 is slow)."""
+def compute_precision(device: torch.device, precision: str) -> str:
+    """What the forward passes compute in: 'bf16' on CUDA for ``auto``/``bf16`` (and on
+    CPU only when ``bf16`` is asked for explicitly; CPU bf16 is slow), else 'fp32'."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    use_bf16 = device.type == "cuda" and precision in ("auto", "bf16")
-    if precision == "bf16" and device.type != "cuda":
-        use_bf16 = True  # asked for explicitly: honour it on CPU as well
-    if not use_bf16:
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return "bf16"
+    return "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast where :func:`compute_precision` says bf16; plain fp32 otherwise."""
+    if compute_precision(device, precision) == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
@@ -97,6 +102,7 @@ class StepLosses:
 @dataclass
 class LoopConfig:
     lr: float = 5e-5
+    head_lr: float | None = None  # lr of the parameters named ``head_prefix``; None: lr
     epochs: int = 40
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
@@ -121,17 +127,34 @@ class LoopResult:
         return self.train_samples / self.train_seconds if self.train_seconds > 0 else 0.0
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with no weight decay on biases and LayerNorm weights (BERT's recipe)."""
-    decay, no_decay = [], []
+def make_optimizer(
+    model: nn.Module,
+    lr: float,
+    weight_decay: float,
+    head_lr: float | None = None,
+    head_prefix: str = "classifier.",
+) -> torch.optim.AdamW:
+    """AdamW with no weight decay on biases and LayerNorm weights (BERT's recipe); the
+    parameters whose names start with ``head_prefix`` learn at ``head_lr`` when it is set.
+    The warm-up/decay schedule scales every group alike."""
+    groups: dict[tuple[bool, bool], list] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
-    groups = [{"params": decay, "weight_decay": weight_decay}]
-    if no_decay:
-        groups.append({"params": no_decay, "weight_decay": 0.0})
-    return torch.optim.AdamW(groups, lr=lr)
+        no_decay = param.ndim < 2 or "norm" in name.lower()
+        head = head_lr is not None and name.startswith(head_prefix)
+        groups.setdefault((head, no_decay), []).append(param)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": params,
+                "weight_decay": 0.0 if no_decay else weight_decay,
+                "lr": head_lr if head else lr,
+            }
+            for (head, no_decay), params in sorted(groups.items())
+        ],
+        lr=lr,
+    )
 
 
 def linear_warmup_decay(optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -168,7 +191,7 @@ def train_loop(
     if config.max_steps is not None:
         total = min(total, int(config.max_steps))
     epochs = math.ceil(total / max(1, batches_per_epoch))
-    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay, config.head_lr)
     scheduler = linear_warmup_decay(optimizer, int(config.warmup_ratio * total), total)
     result = LoopResult()
     best_state = None
@@ -228,7 +251,7 @@ def _train_loop_distributed(
     if config.max_steps is not None:
         total = min(total, int(config.max_steps))
     epochs = math.ceil(total / max(1, batches_per_epoch))
-    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay, config.head_lr)
     scheduler = linear_warmup_decay(optimizer, int(config.warmup_ratio * total), total)
     wrapped, optimizer, scheduler = accelerator.prepare(
         _StepModule(model, step), optimizer, scheduler
