@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import config as config_mod
 from benchmarks.profiles import get_profile
 from benchmarks.run import (
     DataCache,
@@ -184,13 +185,19 @@ def plan_jobs(
 
 
 def pending(planned: Sequence[Planned], args: argparse.Namespace, data: DataCache) -> list[Planned]:
-    """The cells to submit: their data set is available and their run file is not fresh."""
+    """The cells to submit: their data set is available and their run file is not fresh
+    (same data, same config; see ``run.stale_reason``)."""
+    overrides = dict(config_mod.parse_override(text) for text in args.overrides)
     todo = []
     for item in planned:
         dataset = data.get(item.cell.dataset)
         if dataset is None:
             continue
-        if args.overwrite or not is_fresh(item.cell.path(args.results_dir), dataset):
+        try:
+            config = item.resolve(data.profile, overrides)[1]
+        except Exception:  # noqa: BLE001 - the job reports it
+            config = None
+        if args.overwrite or not is_fresh(item.cell.path(args.results_dir), dataset, config):
             todo.append(item)
     return todo
 

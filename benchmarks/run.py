@@ -9,6 +9,7 @@ never redone unless --overwrite: a killed run resumes where it stopped.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run lmmtc-bench cells: each (data set, method, variant, seed) is fitted, "
             "evaluated at the 0.5 threshold and written to one run file. Cells whose run "
-            "file exists (from the same data) are skipped, so an interrupted run resumes."
+            "file exists (from the same data and config) are skipped, so an interrupted run "
+            "resumes; a changed config or --set reruns the cells it touches."
         ),
         epilog=(
             "examples:\n"
@@ -244,15 +246,50 @@ class DataCache:
         return dataset
 
 
-def is_fresh(path: Path, dataset: MultiLabelDataset) -> bool:
-    """A run file counts as done when it exists and was made from the same data files."""
+def stale_reason(
+    path: Path,
+    dataset: MultiLabelDataset | None,
+    config: config_mod.ResolvedConfig | None = None,
+) -> str | None:
+    """Why a cell must (re)run, or None when its run file is done: it exists, was made from
+    the same data files (unchecked when ``dataset`` is None) and, when ``config`` is given,
+    with the same parameters and subsets (so an edited YAML or a new --set reruns the
+    cells it changes)."""
     if not path.exists():
-        return False
+        return "no run file"
     try:
         record = read_run(path)
-    except (ValueError, OSError):
-        return False
-    return record.get("dataset", {}).get("hashes") == dataset.hashes
+    except (ValueError, OSError) as err:
+        return f"unreadable run file ({err})"
+    if dataset is not None and record.get("dataset", {}).get("hashes") != dataset.hashes:
+        return "the data files changed"
+    if config is None:
+        return None
+    stored = record.get("config", {})
+    changed = config_changes(stored.get("params", {}), config.params)
+    changed += config_changes(stored.get("subset", {}), config.subset, prefix="subset.")
+    return f"its config changed ({'; '.join(changed)})" if changed else None
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for each key whose JSON value differs."""
+
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+    old, new = plain(old), plain(new)
+    return [
+        f"{prefix}{key}: {old.get(key)!r} -> {new.get(key)!r}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+
+
+def is_fresh(
+    path: Path, dataset: MultiLabelDataset, config: config_mod.ResolvedConfig | None = None
+) -> bool:
+    """A run file counts as done when :func:`stale_reason` finds no reason to rerun."""
+    return stale_reason(path, dataset, config) is None
 
 
 def run_planned(
@@ -268,8 +305,16 @@ def run_planned(
         if dataset is None:
             continue
         path = item.cell.path(args.results_dir)
-        if not args.overwrite and is_fresh(path, dataset):
-            continue
+        if not args.overwrite:
+            try:
+                config = item.resolve(profile, overrides)[1]
+            except Exception:  # noqa: BLE001 - reported when the cell runs
+                config = None
+            reason = stale_reason(path, dataset, config)
+            if reason is None:
+                continue
+            if path.exists():
+                tqdm.write(f"rerun {item.cell.label()}: {reason}")
         todo.append((item, dataset, path))
     # Under ``accelerate launch`` every process runs the cells (fit/predict are collective);
     # only the main one writes run files and tracks.
@@ -337,18 +382,23 @@ def print_listing(args: argparse.Namespace) -> None:
 def print_dry_run(planned: Sequence[Planned], args: argparse.Namespace, profile: Profile) -> None:
     from benchmarks.estimate import estimate_seconds
 
+    overrides = dict(config_mod.parse_override(text) for text in args.overrides)
     total = 0.0
     rows = []
     for item in planned:
         path = item.cell.path(args.results_dir)
-        state = "done" if path.exists() and not args.overwrite else "to run"
-        seconds = estimate_seconds(item, profile, args) if state == "to run" else 0.0
+        state = "to run"
+        if path.exists() and not args.overwrite:
+            # data hashes are checked when the run loads the data; config changes here
+            reason = stale_reason(path, None, item.resolve(profile, overrides)[1])
+            state = "done" if reason is None else "rerun"
+        seconds = estimate_seconds(item, profile, args) if state != "done" else 0.0
         total += seconds
         rows.append((item.cell.label(), state, seconds))
     for label, state, seconds in rows:
-        cost = f"~{seconds / 60:.1f} min" if state == "to run" else ""
+        cost = f"~{seconds / 60:.1f} min" if state != "done" else ""
         print(f"  {label:<60} {state:<7} {cost}")
-    to_run = sum(state == "to run" for _, state, _ in rows)
+    to_run = sum(state != "done" for _, state, _ in rows)
     print(f"{len(rows)} cells, {to_run} to run, estimated {total / 60:.1f} min on this device")
 
 

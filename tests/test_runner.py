@@ -112,6 +112,24 @@ def test_stale_run_file_from_other_data_is_rerun(tmp_path, dirs, capsys):
     assert "1 cells run" in capsys.readouterr().out
 
 
+def test_run_file_from_another_config_is_rerun(tmp_path, dirs, capsys):
+    """An edited YAML or a new --set reruns the cells it changes, and says why."""
+    argv = ["--dataset", "synthetic-small", "--method", "br", "--seeds", "1", *dirs]
+    assert main(argv) == 0
+    capsys.readouterr()
+    changed = [*argv, "--set", "min_df=2"]
+    assert main([*changed, "--dry-run"]) == 0
+    assert "smoke/synthetic-small/br/seed1" in (out := capsys.readouterr().out)
+    assert "rerun" in out and "1 cells, 1 to run" in out
+    assert main(changed) == 0
+    captured = capsys.readouterr()
+    assert "1 cells run" in captured.out
+    assert "its config changed (min_df: 1 -> 2)" in captured.out + captured.err
+    assert json.loads(_run_file(tmp_path, "br").read_text())["config"]["params"]["min_df"] == 2
+    assert main(changed) == 0
+    assert "0 cells run" in capsys.readouterr().out
+
+
 def test_dry_run_lists_cells_and_runs_nothing(tmp_path, dirs, capsys):
     argv = ["--dataset", "synthetic-small", "--method", "prior", "random", "--seeds", "1", "2"]
     assert main([*argv, "--dry-run", *dirs]) == 0
