@@ -30,7 +30,7 @@ from benchmarks.experiments import (
 )
 from benchmarks.harness import data_record, run_cell
 from benchmarks.profiles import PROFILES, Profile, get_profile
-from benchmarks.runfiles import Cell, read_run, write_json_atomic
+from benchmarks.runfiles import Cell, git_state, read_run, write_json_atomic
 from benchmarks.summary import summary_table
 from benchmarks.tasks import PAPER_TASKS, DatasetUnavailable, prepare_dataset
 from benchmarks.tracking import add_tracking_arguments, check_backend, log_from_args
@@ -404,6 +404,7 @@ def print_dry_run(planned: Sequence[Planned], args: argparse.Namespace, profile:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    git_state()  # stamp run files with the checkout as it was when this code was imported
     try:
         profile = get_profile(args.profile)
         if args.list:

@@ -119,7 +119,9 @@ def iter_runs(results_dir: Path, profile: str | None = None) -> Iterator[dict[st
 
 @lru_cache(maxsize=1)
 def git_state() -> dict[str, Any]:
-    """Commit and dirty flag of the suite's checkout (None outside a git checkout)."""
+    """Commit and dirty flag of the suite's checkout (None outside a git checkout), read
+    once per process (the runner reads it at start: the code that runs is the code it
+    imported, whatever is committed while a long run goes on)."""
 
     def git(*args: str) -> str | None:
         try:
