@@ -29,9 +29,9 @@ from benchmarks.run import (
     DataCache,
     Planned,
     build_parser,
+    cell_reason,
     dataset_key,
     finish,
-    is_fresh,
     planned_datasets,
     selected_experiments,
     write_data_records,
@@ -186,18 +186,15 @@ def plan_jobs(
 
 def pending(planned: Sequence[Planned], args: argparse.Namespace, data: DataCache) -> list[Planned]:
     """The cells to submit: their data set is available and their run file is not fresh
-    (same data, same config; see ``run.stale_reason``)."""
+    (same data, same config; see ``run.cell_reason``)."""
     overrides = dict(config_mod.parse_override(text) for text in args.overrides)
     todo = []
     for item in planned:
         dataset = data.get(item.cell.dataset)
         if dataset is None:
             continue
-        try:
-            config = item.resolve(data.profile, overrides)[1]
-        except Exception:  # noqa: BLE001 - the job reports it
-            config = None
-        if args.overwrite or not is_fresh(item.cell.path(args.results_dir), dataset, config):
+        path = item.cell.path(args.results_dir)
+        if args.overwrite or cell_reason(item, data.profile, overrides, path, dataset):
             todo.append(item)
     return todo
 

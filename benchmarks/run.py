@@ -271,25 +271,41 @@ def stale_reason(
     return f"its config changed ({'; '.join(changed)})" if changed else None
 
 
+#: Parameters that change how a cell is shown or scheduled, not what it computes: a
+#: different value does not make a run file stale.
+RESULT_NEUTRAL_PARAMS = frozenset({"progress", "num_threads", "eval_batch_size"})
+
+
 def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """``key: old -> new`` for each key whose JSON value differs."""
+    """``key: old -> new`` for each key whose JSON value differs (``<unset>`` where a side
+    lacks the key), leaving out :data:`RESULT_NEUTRAL_PARAMS`."""
 
     def plain(value: Any) -> Any:
         return json.loads(json.dumps(value, sort_keys=True, default=str))
 
     old, new = plain(old), plain(new)
+    unset = "<unset>"
     return [
-        f"{prefix}{key}: {old.get(key)!r} -> {new.get(key)!r}"
+        f"{prefix}{key}: {old.get(key, unset)!r} -> {new.get(key, unset)!r}"
         for key in sorted(set(old) | set(new))
-        if old.get(key) != new.get(key)
+        if key not in RESULT_NEUTRAL_PARAMS and old.get(key, unset) != new.get(key, unset)
     ]
 
 
-def is_fresh(
-    path: Path, dataset: MultiLabelDataset, config: config_mod.ResolvedConfig | None = None
-) -> bool:
-    """A run file counts as done when :func:`stale_reason` finds no reason to rerun."""
-    return stale_reason(path, dataset, config) is None
+def cell_reason(
+    item: Planned,
+    profile: Profile,
+    overrides: dict[str, Any],
+    path: Path,
+    dataset: MultiLabelDataset | None,
+) -> str | None:
+    """:func:`stale_reason` under the cell's current config; a config that does not
+    resolve is a reason to run (so that the run reports the error), never 'done'."""
+    try:
+        config = item.resolve(profile, overrides)[1]
+    except Exception as err:  # noqa: BLE001 - any resolution error, reported by the run
+        return f"its config does not resolve ({type(err).__name__}: {err})"
+    return stale_reason(path, dataset, config)
 
 
 def run_planned(
@@ -306,14 +322,10 @@ def run_planned(
             continue
         path = item.cell.path(args.results_dir)
         if not args.overwrite:
-            try:
-                config = item.resolve(profile, overrides)[1]
-            except Exception:  # noqa: BLE001 - reported when the cell runs
-                config = None
-            reason = stale_reason(path, dataset, config)
+            reason = cell_reason(item, profile, overrides, path, dataset)
             if reason is None:
                 continue
-            if path.exists():
+            if path.exists() and is_main_process():
                 tqdm.write(f"rerun {item.cell.label()}: {reason}")
         todo.append((item, dataset, path))
     # Under ``accelerate launch`` every process runs the cells (fit/predict are collective);
@@ -387,18 +399,21 @@ def print_dry_run(planned: Sequence[Planned], args: argparse.Namespace, profile:
     rows = []
     for item in planned:
         path = item.cell.path(args.results_dir)
-        state = "to run"
+        state, why = "to run", ""
         if path.exists() and not args.overwrite:
             # data hashes are checked when the run loads the data; config changes here
-            reason = stale_reason(path, None, item.resolve(profile, overrides)[1])
-            state = "done" if reason is None else "rerun"
-        seconds = estimate_seconds(item, profile, args) if state != "done" else 0.0
+            reason = cell_reason(item, profile, overrides, path, None)
+            state, why = ("done", "") if reason is None else ("rerun", reason)
+        try:
+            seconds = estimate_seconds(item, profile, args) if state != "done" else 0.0
+        except Exception:  # noqa: BLE001 - a config that does not resolve: no estimate
+            seconds = 0.0
         total += seconds
-        rows.append((item.cell.label(), state, seconds))
-    for label, state, seconds in rows:
-        cost = f"~{seconds / 60:.1f} min" if state != "done" else ""
-        print(f"  {label:<60} {state:<7} {cost}")
-    to_run = sum(state != "done" for _, state, _ in rows)
+        rows.append((item.cell.label(), state, seconds, why))
+    for label, state, seconds, why in rows:
+        cost = f"~{seconds / 60:.1f} min" if seconds else ""
+        print(f"  {label:<60} {state:<7} {cost:<10} {why}".rstrip())
+    to_run = sum(state != "done" for _, state, _, _ in rows)
     print(f"{len(rows)} cells, {to_run} to run, estimated {total / 60:.1f} min on this device")
 
 
@@ -413,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         planned = plan_cells(args, profile)
         for method in dict.fromkeys(item.cell.method for item in planned):
             get_method(method)  # fail before any work on a misspelt method
+        for text in args.overrides:
+            config_mod.parse_override(text)  # fail before any work on a malformed --set
         if args.track:
             check_backend(args.track)  # TrackingUnavailable is a ValueError
     except (UnknownMethodError, ValueError, TypeError) as err:

@@ -130,6 +130,48 @@ def test_run_file_from_another_config_is_rerun(tmp_path, dirs, capsys):
     assert "0 cells run" in capsys.readouterr().out
 
 
+def test_display_only_parameters_do_not_make_a_run_file_stale(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "br", "--seeds", "1", *dirs]
+    assert main(argv) == 0
+    record = json.loads(_run_file(tmp_path, "br").read_text())
+    record["config"]["params"]["progress"] = True  # shown differently, computed the same
+    _run_file(tmp_path, "br").write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "0 cells run" in capsys.readouterr().out
+
+
+def test_config_that_no_longer_resolves_is_rerun_and_reported(tmp_path, dirs, capsys, monkeypatch):
+    """A done cell whose config now fails (a broken YAML, say) must fail loudly, not
+    count as done; so must a --set that the method does not accept."""
+    from benchmarks import config as config_mod
+
+    argv = ["--dataset", "synthetic-small", "--method", "br", "--seeds", "1", *dirs]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([*argv, "--set", "no_such_option=1"]) == 1
+    captured = capsys.readouterr()
+    assert "unexpected keyword argument 'no_such_option'" in captured.out + captured.err
+
+    def broken(*args, **kwargs):
+        raise ValueError("br.yaml: line 3: mapping values are not allowed here")
+
+    monkeypatch.setattr(config_mod, "resolve", broken)
+    assert main([*argv, "--dry-run"]) == 0
+    assert "rerun" in (out := capsys.readouterr().out) and "does not resolve" in out
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "br.yaml: line 3" in captured.out + captured.err
+    assert "1 cells failed" in captured.out
+
+
+def test_malformed_set_fails_before_any_work(tmp_path, dirs, capsys):
+    argv = ["--dataset", "synthetic-small", "--method", "br", "--seeds", "1", *dirs]
+    assert main([*argv, "--set", "epochs", "--dry-run"]) == 2
+    assert "--set expects key=value" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
 def test_dry_run_lists_cells_and_runs_nothing(tmp_path, dirs, capsys):
     argv = ["--dataset", "synthetic-small", "--method", "prior", "random", "--seeds", "1", "2"]
     assert main([*argv, "--dry-run", *dirs]) == 0

@@ -72,9 +72,10 @@ class TransformerOptions:
     # --- optimisation (paper 5.4: AdamW, lr 5e-5, batch 16, 40 epochs, warm-up 0.1) ----
     lr: float = 5e-5
     #: Learning rate of the label classifier, the one layer that starts untrained (None:
-    #: ``lr``; the paper is silent). At lr 5e-5 a fresh linear layer on MiniLM's features
-    #: needs thousands of steps before any score crosses 0.5 (measured on GoEmotions: a
-    #: 2,000-example, 250-step run predicted nothing), so the cpu profile raises it.
+    #: ``lr``; the paper is silent). At an encoder's lr (5e-5 to 2e-4) a fresh linear layer
+    #: on MiniLM's features needs thousands of steps before any score crosses 0.5
+    #: (measured on GoEmotions: a 2,000-example, 250-step run at lr 2e-4 predicted
+    #: nothing), so the cpu profile raises it.
     head_lr: float | None = None
     batch_size: int = 16
     epochs: int = 40
