@@ -51,7 +51,7 @@ def load_reference(file_name: str) -> pd.DataFrame:
         frame["dataset"] = frame["dataset"].map(PAPER_DATASETS).fillna(frame["dataset"])
     if "model" in frame:
         frame["method"] = frame["model"].map(PAPER_MODELS)
-    frame["note"] = frame.get("note", pd.Series(dtype=str)).fillna("")
+    frame["note"] = frame["note"].fillna("") if "note" in frame else ""
     return frame
 
 

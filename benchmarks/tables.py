@@ -91,8 +91,11 @@ class RunIndex:
         return Value(mean, std, len(runs))
 
     def stamp(self, dataset: str, method: str | None = None, variant: str = "") -> str:
-        if method is not None and self.runs(dataset, method, variant):
-            return data_stamp(self.runs(dataset, method, variant)[0]["dataset"])
+        """The data stamp of a cell's runs (``missing`` when it has none) or, without a
+        method, of the data set's record."""
+        if method is not None:
+            runs = self.runs(dataset, method, variant)
+            return data_stamp(runs[0]["dataset"]) if runs else MISSING
         record = self.data.get(dataset)
         return data_stamp(record["dataset"]) if record else MISSING
 

@@ -78,6 +78,20 @@ def test_table2_shows_paper_ours_and_difference(smoke_results):
     assert row.rstrip(" |").endswith("synthetic")
     lm_row = next(line for line in table.splitlines() if line.startswith("| reuters | lm |"))
     assert "missing" in lm_row
+    assert lm_row.rstrip(" |").endswith("missing")  # no run: no data stamp of its own
+
+
+def test_reference_notes_are_text_in_every_table():
+    """A reference table without a note column gives empty notes, never 'nan' lines."""
+    from benchmarks.reference import REFERENCE_DIR, load_reference, paper_value
+
+    for path in sorted(REFERENCE_DIR.glob("*.csv")):
+        notes = load_reference(path.name)["note"]
+        assert all(isinstance(note, str) for note in notes), path.name
+    value, note = paper_value(
+        "table4_mask_strategy.csv", "micro_f1", dataset="goemotions", template="same"
+    )
+    assert (value, note) == (0.5138, "")
 
 
 def test_table1_counts_and_stamp(smoke_results):
