@@ -187,12 +187,7 @@ def train_loop(
         return _train_loop_distributed(
             model, loader, batches_per_epoch, step, evaluate, config, accelerator
         )
-    total = config.epochs * batches_per_epoch
-    if config.max_steps is not None:
-        total = min(total, int(config.max_steps))
-    epochs = math.ceil(total / max(1, batches_per_epoch))
-    optimizer = make_optimizer(model, config.lr, config.weight_decay, config.head_lr)
-    scheduler = linear_warmup_decay(optimizer, int(config.warmup_ratio * total), total)
+    total, epochs, optimizer, scheduler = _plan(model, batches_per_epoch, config)
     result = LoopResult()
     best_state = None
     bar = _progress(total, config.progress)
@@ -223,6 +218,18 @@ def train_loop(
     return result
 
 
+def _plan(model: nn.Module, batches_per_epoch: int, config: LoopConfig):
+    """(total steps, epochs, optimizer, scheduler) of a loop: ``epochs`` x batches, capped
+    by ``max_steps``; warm-up over ``warmup_ratio`` of the steps."""
+    total = config.epochs * batches_per_epoch
+    if config.max_steps is not None:
+        total = min(total, int(config.max_steps))
+    epochs = math.ceil(total / max(1, batches_per_epoch))
+    optimizer = make_optimizer(model, config.lr, config.weight_decay, config.head_lr)
+    scheduler = linear_warmup_decay(optimizer, int(config.warmup_ratio * total), total)
+    return total, epochs, optimizer, scheduler
+
+
 class _StepModule(nn.Module):
     """Runs the step inside ``forward`` so that DDP sees it (gradient all-reduce)."""
 
@@ -247,12 +254,7 @@ def _train_loop_distributed(
 ) -> LoopResult:
     """:func:`train_loop` through ``accelerator``: same steps, schedule and best-dev rule;
     every rank sees the same gathered dev scores, so all keep the same checkpoint."""
-    total = config.epochs * batches_per_epoch
-    if config.max_steps is not None:
-        total = min(total, int(config.max_steps))
-    epochs = math.ceil(total / max(1, batches_per_epoch))
-    optimizer = make_optimizer(model, config.lr, config.weight_decay, config.head_lr)
-    scheduler = linear_warmup_decay(optimizer, int(config.warmup_ratio * total), total)
+    total, epochs, optimizer, scheduler = _plan(model, batches_per_epoch, config)
     wrapped, optimizer, scheduler = accelerator.prepare(
         _StepModule(model, step), optimizer, scheduler
     )
