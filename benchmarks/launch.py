@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import config as config_mod
 from benchmarks.profiles import get_profile
 from benchmarks.run import (
     DataCache,
@@ -34,6 +33,7 @@ from benchmarks.run import (
     finish,
     planned_datasets,
     selected_experiments,
+    set_overrides,
     write_data_records,
 )
 from benchmarks.runfiles import Cell
@@ -187,7 +187,7 @@ def plan_jobs(
 def pending(planned: Sequence[Planned], args: argparse.Namespace, data: DataCache) -> list[Planned]:
     """The cells to submit: their data set is available and their run file is not fresh
     (same data, same config; see ``run.cell_reason``)."""
-    overrides = dict(config_mod.parse_override(text) for text in args.overrides)
+    overrides = set_overrides(args)
     todo = []
     for item in planned:
         dataset = data.get(item.cell.dataset)

@@ -246,6 +246,11 @@ class DataCache:
         return dataset
 
 
+def set_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--set key=value`` pairs as a dict (values parsed as YAML)."""
+    return dict(config_mod.parse_override(text) for text in args.overrides)
+
+
 def stale_reason(
     path: Path,
     dataset: MultiLabelDataset | None,
@@ -312,7 +317,7 @@ def run_planned(
     planned: Sequence[Planned], args: argparse.Namespace, profile: Profile, data: DataCache
 ) -> tuple[list[Path], list[str]]:
     """Run every planned cell that is not done; return run files written and failures."""
-    overrides = dict(config_mod.parse_override(text) for text in args.overrides)
+    overrides = set_overrides(args)
     written: list[Path] = []
     failures: list[str] = []
     todo = []
@@ -394,7 +399,7 @@ def print_listing(args: argparse.Namespace) -> None:
 def print_dry_run(planned: Sequence[Planned], args: argparse.Namespace, profile: Profile) -> None:
     from benchmarks.estimate import estimate_seconds
 
-    overrides = dict(config_mod.parse_override(text) for text in args.overrides)
+    overrides = set_overrides(args)
     total = 0.0
     rows = []
     for item in planned:
@@ -428,8 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         planned = plan_cells(args, profile)
         for method in dict.fromkeys(item.cell.method for item in planned):
             get_method(method)  # fail before any work on a misspelt method
-        for text in args.overrides:
-            config_mod.parse_override(text)  # fail before any work on a malformed --set
+        set_overrides(args)  # fail before any work on a malformed --set
         if args.track:
             check_backend(args.track)  # TrackingUnavailable is a ValueError
     except (UnknownMethodError, ValueError, TypeError) as err:
