@@ -74,7 +74,6 @@ class TransformerMTC:
         """Load the backbone, add the label tokens, resize the embeddings, make the heads."""
         from lmmtc.transformers.backbone import load_backbone
         from lmmtc.transformers.label_init import init_label_embeddings
-        from lmmtc.transformers.model import LabelMaskNetwork
 
         opt = self.options
         backbone = load_backbone(
@@ -102,19 +101,26 @@ class TransformerMTC:
                 std=getattr(encoder.config, "initializer_range", 0.02),
                 generator=torch.Generator().manual_seed(seed),
             )
-        self.network = LabelMaskNetwork(
-            encoder,
-            len(label_names),
-            readout=opt.readout,
-            label_head=opt.label_head,
-            mlm_head=opt.mlm_head if opt.mlm_target else None,
-            dropout=opt.dropout,
-        )
+        self.network = self._network(encoder)
         if self.network.mlm is not None:
             loaded = self.network.mlm.load_checkpoint_head(backbone.mlm_head_state)
             self._info["mlm_head_from_checkpoint"] = loaded
         self._info["backbone_path"] = backbone.path
         self._set_lengths(encoder.config)
+
+    def _network(self, encoder: nn.Module) -> nn.Module:
+        """The label-mask network around ``encoder``, shaped by the options (fit and load)."""
+        from lmmtc.transformers.model import LabelMaskNetwork
+
+        opt = self.options
+        return LabelMaskNetwork(
+            encoder,
+            len(self.label_names),
+            readout=opt.readout,
+            label_head=opt.label_head,
+            mlm_head=opt.mlm_head if opt.mlm_target else None,
+            dropout=opt.dropout,
+        )
 
     def _set_lengths(self, config) -> None:
         """Effective max_len (text_len + template when text_len is set; at most the
@@ -140,15 +146,23 @@ class TransformerMTC:
             position=self.options.template_position,
         )
 
+    def _row_collator(self, text_ids: list[list[int]], labels: torch.Tensor):
+        """Row indices -> (Batch, size) of those training rows."""
+
+        def collate_rows(idx: list[int]):
+            return self._collate([text_ids[i] for i in idx], labels[idx]), len(idx)
+
+        return collate_rows
+
     def _train_batches(self, text_ids: list[list[int]], labels: torch.Tensor, gen):
         """Shuffled batches (the generator fixes the order) -> (Batch, size)."""
         bs = self.options.batch_size
+        collate_rows = self._row_collator(text_ids, labels)
 
         def batches(epoch: int):
             order = torch.randperm(len(text_ids), generator=gen).tolist()
             for start in range(0, len(order), bs):
-                idx = order[start : start + bs]
-                yield self._collate([text_ids[i] for i in idx], labels[idx]), len(idx)
+                yield collate_rows(order[start : start + bs])
 
         return batches, (len(text_ids) + bs - 1) // bs
 
@@ -156,15 +170,12 @@ class TransformerMTC:
         """The same shuffled batches as a DataLoader of (Batch, size), for Accelerate to shard."""
         from torch.utils.data import DataLoader
 
-        def collate_rows(idx: list[int]):
-            return self._collate([text_ids[i] for i in idx], labels[idx]), len(idx)
-
         return DataLoader(
             range(len(text_ids)),
             batch_size=self.options.batch_size,
             shuffle=True,
             generator=gen,
-            collate_fn=collate_rows,
+            collate_fn=self._row_collator(text_ids, labels),
         )
 
     # --- the objective ------------------------------------------------------------------
@@ -320,14 +331,15 @@ class TransformerMTC:
         from torch.utils.data import DataLoader
 
         acc = self._accelerator
-        enc = encode_texts(self.tokenizer, texts, self._budget)
-        order = np.argsort([len(t) for t in enc.text_ids], kind="stable").tolist()
+        enc, order = self._by_length(texts)
 
         def collate_rows(rows: list[int]):
             batch = self._collate([enc.text_ids[i] for i in rows], None)
             return torch.tensor(rows, dtype=torch.long), batch
 
-        loader = DataLoader(order, batch_size=self.options.eval_batch_size, collate_fn=collate_rows)
+        loader = DataLoader(
+            order.tolist(), batch_size=self.options.eval_batch_size, collate_fn=collate_rows
+        )
         loader = acc.prepare_data_loader(loader, device_placement=False)
         seen = np.zeros(len(texts), dtype=bool)
         for rows, batch in loader:
@@ -339,10 +351,14 @@ class TransformerMTC:
         if not seen.all():
             raise RuntimeError(f"gather missed {int((~seen).sum())} of {len(texts)} rows")
 
-    def _eval_batches(self, texts: Sequence[str]):
-        """Batches of texts sorted by length (less padding) -> (row indices, Batch)."""
+    def _by_length(self, texts: Sequence[str]):
+        """The encoded texts and their row order by length (less padding per batch)."""
         enc = encode_texts(self.tokenizer, texts, self._budget)
-        order = np.argsort([len(t) for t in enc.text_ids], kind="stable")
+        return enc, np.argsort([len(t) for t in enc.text_ids], kind="stable")
+
+    def _eval_batches(self, texts: Sequence[str]):
+        """Batches of texts sorted by length -> (row indices, Batch)."""
+        enc, order = self._by_length(texts)
         bs = self.options.eval_batch_size
         for start in range(0, len(order), bs):
             idx = order[start : start + bs]
@@ -384,8 +400,6 @@ class TransformerMTC:
         """Rebuild a saved method; its predictions equal the saved one's."""
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        from lmmtc.transformers.model import LabelMaskNetwork
-
         folder = Path(path)
         meta = json.loads((folder / "method.json").read_text(encoding="utf-8"))
         options = {**meta["options"], "device": device}
@@ -404,14 +418,7 @@ class TransformerMTC:
             method.tokens = add_label_tokens(
                 method.tokenizer, len(method.label_names), opt.template
             )
-        method.network = LabelMaskNetwork(
-            encoder,
-            len(method.label_names),
-            readout=opt.readout,
-            label_head=opt.label_head,
-            mlm_head=opt.mlm_head if opt.mlm_target else None,
-            dropout=opt.dropout,
-        )
+        method.network = method._network(encoder)
         state = torch.load(folder / "network.pt", map_location="cpu", weights_only=True)
         method.network.load_state_dict(state)
         method._device = resolve_device(device)
