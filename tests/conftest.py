@@ -37,3 +37,15 @@ def dirs(tmp_path):
         "--raw-dir",
         str(tmp_path / "raw"),
     ]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a module's torch training: on a shared 2-core machine two
+    threads contend and run ~10x slower; results are identical either way on CPU."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

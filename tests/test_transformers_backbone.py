@@ -46,8 +46,7 @@ def test_vocab_is_one_token_per_id_string():
     assert vocab[5:] == ["5", "7", "9"]  # by frequency, then by string
 
 
-def test_gaic_pretraining_gives_a_loadable_folder(tmp_path):
-    torch.set_num_threads(1)
+def test_gaic_pretraining_gives_a_loadable_folder(tmp_path, one_torch_thread):
     texts = _corpus()
     folder = pretrained_backbone_dir(texts, size="tiny", cache_dir=str(tmp_path), max_steps=4)
     assert {"config.json", "vocab.txt", "model.safetensors"} <= {p.name for p in folder.iterdir()}
