@@ -21,7 +21,7 @@ from torch import nn
 
 from baselines.features import tokenizer
 from lmmtc.data import Split, carve_dev
-from lmmtc.metrics import micro_f1
+from lmmtc.metrics import METRICS
 from lmmtc.registry import register_method
 from lmmtc.seeding import set_seed
 
@@ -256,7 +256,7 @@ class KimCNNMethod:
                     )
                     running = []
             dev_scores = self._scores(dev_encoded)  # (n_dev, L)
-            dev_f1 = micro_f1(dev.labels, dev_scores >= 0.5)
+            dev_f1 = METRICS["micro_f1"].score(dev.labels, dev_scores)
             dev_loss = _bce(dev.labels, dev_scores)
             self.history.append(
                 {"epoch": epoch, "step": step, "dev_micro_f1": dev_f1, "dev_loss": dev_loss}

@@ -35,7 +35,7 @@ from sklearn.svm import LinearSVC
 
 from baselines.features import make_vectorizer, sigmoid
 from lmmtc.data import Split, carve_dev
-from lmmtc.metrics import micro_f1
+from lmmtc.metrics import METRICS
 from lmmtc.registry import register_method
 from lmmtc.seeding import set_seed
 
@@ -122,6 +122,7 @@ class SigmoidLinearClassifier(ClassifierMixin, BaseEstimator):
 
 
 # --------------------------------------------------------------------------- shared recipe
+DEV_F1 = METRICS["micro_f1"]  # dev selection: the harness's metric and threshold
 OFFSETS = np.round(np.arange(-1.0, 1.01, 0.1), 2)  # logit shifts tried by tune_offset
 
 
@@ -136,7 +137,7 @@ def _shift(scores: np.ndarray, offset: float) -> np.ndarray:
 def _best_offset(labels: np.ndarray, scores: np.ndarray) -> float:
     """The logit shift (one for all labels) with the best dev micro-F1 at 0.5: threshold
     calibration folded into the probability mapping, since the harness thresholds at 0.5."""
-    f1 = [micro_f1(labels, _shift(scores, o) >= 0.5) for o in OFFSETS]
+    f1 = [DEV_F1.score(labels, _shift(scores, o)) for o in OFFSETS]
     return float(OFFSETS[int(np.argmax(f1))])
 
 
@@ -206,7 +207,7 @@ class _TfidfGridMethod:
                 if search:
                     model = self.fit_model(X_train, train.labels, c, seed)
                     scores = self.model_scores(model, X_dev)  # (n_dev, L)
-                    point["dev_micro_f1"] = micro_f1(dev.labels, scores >= 0.5)
+                    point["dev_micro_f1"] = DEV_F1.score(dev.labels, scores)
                 self.grid_results.append(point)
                 if best is None or (search and point["dev_micro_f1"] > best["dev_micro_f1"]):
                     best = {

@@ -17,30 +17,31 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.experiments import EXPERIMENTS
+from benchmarks.paths import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS
+from benchmarks.plan import dataset_key
 from benchmarks.profiles import PROFILES, Profile, get_profile
-from benchmarks.reference import load_reference, paper_value
+from benchmarks.records import Cell
+from benchmarks.reference import Reference
 from benchmarks.report import PROFILE_WARNING
-from benchmarks.run import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS, dataset_key
 from benchmarks.run import main as run_main
-from benchmarks.runfiles import Cell
 from benchmarks.tables import (
-    METRIC_LABELS,
     RunIndex,
     Table,
     Value,
     compare_cells,
-    scale,
     to_markdown,
     write_table,
 )
 from benchmarks.tasks import PAPER_TASKS
-from lmmtc.metrics import PAPER_METRICS
+from lmmtc.metrics import METRICS, PAPER_METRICS
 
-TABLE2 = "table2_main.csv"
-TABLE3 = "table3_baselines.csv"
+#: The experiments whose paper rows the comparison shows, with the label of their source.
+PAPER_SOURCES = (("table2", "paper Table 2"), ("table3", "paper Table 3"))
 NEW = "new"  # the ``source`` of the new method's rows
 
 
@@ -101,32 +102,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def available_datasets(args: argparse.Namespace, profile: Profile) -> list[str]:
+@dataclass
+class CompareOptions:
+    """What ``python -m benchmarks.compare`` was asked to do (see :func:`build_parser`)."""
+
+    method: str
+    datasets: list[str] = field(default_factory=list)
+    no_paper: bool = False
+    baselines: list[str] | None = None
+    profile: str = "smoke"
+    seeds: list[int] | None = None
+    set_texts: list[str] = field(default_factory=list)
+    data_dir: Path = Path(DEFAULT_DATA)
+    raw_dir: Path = Path(DEFAULT_RAW)
+    results_dir: Path = Path(DEFAULT_RESULTS)
+    overwrite: bool = False
+    no_run: bool = False
+
+
+def parse_options(argv: Sequence[str] | None = None) -> CompareOptions:
+    """The command line as :class:`CompareOptions` (argparse exits 2 on a bad flag)."""
+    args = build_parser().parse_args(argv)
+    return CompareOptions(
+        method=args.method,
+        datasets=list(args.dataset),
+        no_paper=args.no_paper,
+        baselines=list(args.baselines) if args.baselines else None,
+        profile=args.profile,
+        seeds=list(args.seeds) if args.seeds else None,
+        set_texts=list(args.overrides),
+        data_dir=args.data_dir,
+        raw_dir=args.raw_dir,
+        results_dir=args.results_dir,
+        overwrite=args.overwrite,
+        no_run=args.no_run,
+    )
+
+
+def available_datasets(options: CompareOptions, profile: Profile) -> list[str]:
     """Paper data sets with converted or raw files (all of them where the profile stands
     synthetic sets in), then the ``--dataset`` entries, without repeats."""
     names: list[str] = []
-    if not args.no_paper:
+    if not options.no_paper:
         for name in PAPER_TASKS:
-            converted = (args.data_dir / name / "train.jsonl").exists()
-            raw = (args.raw_dir / name).is_dir()
+            converted = (options.data_dir / name / "train.jsonl").exists()
+            raw = (options.raw_dir / name).is_dir()
             if converted or raw or profile.synthetic_fallback:
                 names.append(name)
-    return list(dict.fromkeys([*names, *args.dataset]))
+    return list(dict.fromkeys([*names, *options.datasets]))
 
 
 def runner_argv(
-    args: argparse.Namespace, datasets: Sequence[str], methods: Sequence[str], *, new: bool
+    options: CompareOptions, datasets: Sequence[str], methods: Sequence[str], *, new: bool
 ) -> list[str]:
     """The ``benchmarks.run`` command line for ``methods`` on ``datasets`` (``--set`` only
     for the new method, so that its parameters never reach a baseline)."""
-    argv = ["--dataset", *datasets, "--method", *methods, "--profile", args.profile]
-    argv += ["--data-dir", str(args.data_dir), "--raw-dir", str(args.raw_dir)]
-    argv += ["--results-dir", str(args.results_dir), "--no-report"]
-    if args.seeds:
-        argv += ["--seeds", *map(str, args.seeds)]
-    if args.overwrite:
+    argv = ["--dataset", *datasets, "--method", *methods, "--profile", options.profile]
+    argv += ["--data-dir", str(options.data_dir), "--raw-dir", str(options.raw_dir)]
+    argv += ["--results-dir", str(options.results_dir), "--no-report"]
+    if options.seeds:
+        argv += ["--seeds", *map(str, options.seeds)]
+    if options.overwrite:
         argv.append("--overwrite")
-    for override in args.overrides if new else ():
+    for override in options.set_texts if new else ():
         argv += ["--set", override]
     return argv
 
@@ -152,21 +190,28 @@ def baseline_runs(
     ]
 
 
-def paper_rows(dataset: str) -> list[tuple[str, str]]:
-    """(paper model name, reference file) of the paper's rows for ``dataset``: Table 2's
-    four transformers, then Table 3's other models (Table 3 repeats Table 2's)."""
-    rows: list[tuple[str, str]] = []
-    for file_name in (TABLE2, TABLE3):
-        frame = load_reference(file_name)
-        for model in frame.loc[frame["dataset"] == dataset, "model"]:
-            if model not in {name for name, _ in rows}:
-                rows.append((model, file_name))
+@dataclass(frozen=True)
+class PaperRow:
+    """One of the paper's rows for a data set: its model name as printed, where it is."""
+
+    model: str
+    reference: Reference
+    method: str
+    variant: str
+    source: str
+
+
+def paper_rows(dataset: str) -> list[PaperRow]:
+    """The paper's rows for ``dataset``: Table 2's four transformers, then Table 3's other
+    models (Table 3 repeats Table 2's)."""
+    rows: list[PaperRow] = []
+    for experiment, source in PAPER_SOURCES:
+        reference = EXPERIMENTS[experiment].reference
+        for method, variant in reference.rows(dataset):
+            if method not in {row.method for row in rows}:
+                model = str(reference.row(dataset, method, variant)["model"])
+                rows.append(PaperRow(model, reference, method, variant, source))
     return rows
-
-
-def _fraction(metric: str, display: float) -> float:
-    """The inverse of :func:`benchmarks.tables.scale` (display unit -> run-file unit)."""
-    return display if metric == "hamming_loss" else display / 100.0
 
 
 #: One metric of one row: (display text, mean in display units or None, std or None).
@@ -181,7 +226,7 @@ def _from_runs(metric: str, value: Value | None) -> Shown:
 
 def _from_paper(metric: str, paper: float | None) -> Shown:
     """A paper value (a fraction, or None where the paper has none) as the report writes it."""
-    display = scale(metric, paper) if paper is not None else None
+    display = METRICS[metric].display(paper) if paper is not None else None
     return compare_cells(metric, paper, None)[0][0], display, None
 
 
@@ -203,7 +248,7 @@ def _row(
         text, mean, std = shown[metric]
         delta_text, delta = "-", None
         if key["source"] != NEW and mean is not None:
-            cells, nums = compare_cells(metric, _fraction(metric, mean), new[metric])
+            cells, nums = compare_cells(metric, METRICS[metric].from_display(mean), new[metric])
             delta_text, delta = cells[2], nums.get(f"{metric}_diff")
         display += [text, delta_text]
         numbers.update({metric: mean, f"{metric}_std": std, f"{metric}_delta": delta})
@@ -219,7 +264,7 @@ def compare_table(
     method_dir = Cell(index.profile, "-", method).method_dir
     columns = ["data set", "method", "source", "seeds"]
     for metric in PAPER_METRICS:
-        columns += [METRIC_LABELS[metric], f"{METRIC_LABELS[metric]} Δ"]
+        columns += [METRICS[metric].label, f"{METRICS[metric].label} Δ"]
     table = Table(
         f"compare_{method_dir}",
         f"{method} beside the paper and the suite's baselines (profile {index.profile}, "
@@ -239,15 +284,14 @@ def compare_table(
             key = {"dataset": dataset, "method": name, "source": "suite", "seeds": seeds}
             shown = {m: _from_runs(m, values[m]) for m in PAPER_METRICS}
             _row(table, key, new, shown, index.stamp(dataset, base, variant))
-        for model, file_name in paper_rows(dataset):
-            source = "paper Table 2" if file_name == TABLE2 else "paper Table 3"
-            key = {"dataset": dataset, "method": model, "source": source, "seeds": None}
+        for row in paper_rows(dataset):
+            key = {"dataset": dataset, "method": row.model, "source": row.source, "seeds": None}
             shown = {}
             for metric in PAPER_METRICS:
-                paper, note = paper_value(file_name, metric, dataset=dataset, model=model)
-                shown[metric] = _from_paper(metric, paper)
-                entry = f"{dataset} {model} ({source}): {note}"
-                if note and entry not in table.notes:
+                paper = row.reference.value(dataset, row.method, row.variant, metric)
+                shown[metric] = _from_paper(metric, paper.value)
+                entry = f"{dataset} {row.model} ({row.source}): {paper.note}"
+                if paper.note and entry not in table.notes:
                     table.notes.append(entry)
             _row(table, key, new, shown, "paper")
     table.notes.insert(
@@ -268,26 +312,28 @@ def render(table: Table, profile: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    profile = get_profile(args.profile)  # a known name: argparse checked the choice
-    datasets = available_datasets(args, profile)
+    options = parse_options(argv)
+    profile = get_profile(options.profile)  # a known name: argparse checked the choice
+    datasets = available_datasets(options, profile)
     if not datasets:
         print(
             "error: no data set available: give --dataset, convert data sets into "
-            f"{args.data_dir} or put raw files under {args.raw_dir}",
+            f"{options.data_dir} or put raw files under {options.raw_dir}",
             file=sys.stderr,
         )
         return 2
     status = 0
-    if not args.no_run:
-        status = run_main(runner_argv(args, datasets, [args.method], new=True))
+    if not options.no_run:
+        status = run_main(runner_argv(options, datasets, [options.method], new=True))
         if status == 2:  # unknown method or bad option: nothing was run
             return status
-        if args.baselines:
-            status = max(status, run_main(runner_argv(args, datasets, args.baselines, new=False)))
-    index = RunIndex(args.results_dir, profile.name)
-    table = compare_table(index, args.method, [dataset_key(d) for d in datasets], args.baselines)
-    paths = write_table(table, args.results_dir / "tables" / profile.name)
+        if options.baselines:
+            baseline_argv = runner_argv(options, datasets, options.baselines, new=False)
+            status = max(status, run_main(baseline_argv))
+    index = RunIndex(options.results_dir, profile.name)
+    keys = [dataset_key(d) for d in datasets]
+    table = compare_table(index, options.method, keys, options.baselines)
+    paths = write_table(table, options.results_dir / "tables" / profile.name)
     text = render(table, profile.name)
     paths["md"].write_text(text, encoding="utf-8")  # with the profile warning and notes
     print(text)

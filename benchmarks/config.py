@@ -4,9 +4,15 @@ Each method may have ``benchmarks/configs/methods/<method>.yaml`` (LibMultiLabel
 example configs)::
 
     description: one line
+    extends: _transformer           # optional: a shared base YAML (_transformer.yaml)
     defaults: {...}                 # constructor keywords
     profiles: {smoke: {...}, cpu: {...}, paper: {..., datasets: {rmsc: {...}}}}
     datasets: {gaic: {...}}
+
+A base named by ``extends`` is merged under the method's YAML key by key (nested
+mappings merged, the method's values win), so that methods sharing a recipe (the four
+transformer methods) state it once; a file whose name starts with ``_`` is a base, not
+a method.
 
 Merge order, later wins: defaults < profiles[p] < datasets[d] < profiles[p].datasets[d]
 < the variant's parameters < ``--set key=value`` from the command line. The key
@@ -26,7 +32,7 @@ from typing import Any
 import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "methods"
-HARNESS_KEYS = ("subset",)
+TOP_LEVEL_KEYS = ("description", "extends", "defaults", "profiles", "datasets")
 
 
 @dataclass(frozen=True)
@@ -38,21 +44,54 @@ class ResolvedConfig:
     sources: tuple[str, ...]  # which config layers applied, for the run file
 
 
-def load_method_yaml(method: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
-    """The parsed YAML of ``method`` or ``{}`` when it has none (external methods)."""
-    path = config_dir / f"{method}.yaml"
-    if not path.exists():
-        return {}
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``: nested mappings merged, any other value replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML: {err}") from None
-    unknown = set(data) - {"description", "defaults", "profiles", "datasets"}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of {', '.join(TOP_LEVEL_KEYS)}")
+    unknown = set(data) - set(TOP_LEVEL_KEYS)
     if unknown:
         raise ValueError(
-            f"{path}: unknown top-level keys {sorted(unknown)}; expected description, "
-            f"defaults, profiles, datasets"
+            f"{path}: unknown top-level keys {sorted(unknown)}; expected "
+            f"{', '.join(TOP_LEVEL_KEYS)}"
         )
+    return data
+
+
+def load_method_yaml(method: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
+    """The parsed YAML of ``method`` with its ``extends`` base merged in, or ``{}`` when it
+    has none (external methods)."""
+    path = config_dir / f"{method}.yaml"
+    if not path.exists():
+        return {}
+    data = _read_yaml(path)
+    seen = {path.stem}
+    while "extends" in data:
+        base_name = str(data.pop("extends"))
+        base_path = config_dir / f"{base_name}.yaml"
+        if base_name in seen:
+            raise ValueError(f"{path}: 'extends: {base_name}' makes a loop of bases")
+        if not base_path.exists():
+            raise ValueError(f"{path}: extends {base_name!r}, but {base_path} does not exist")
+        seen.add(base_name)
+        base = _read_yaml(base_path)
+        own_description = data.get("description")
+        data = deep_merge(base, data)
+        if own_description is None:
+            data.pop("description", None)
     return data
 
 

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from benchmarks.profiles import Profile
 from benchmarks.tasks import PAPER_TASKS
 
 
-def _train_rows(dataset: str, data_dir) -> int:
-    meta = data_dir / dataset / "meta.json"
+def _train_rows(dataset: str, data_dir: Path) -> int:
+    meta = Path(data_dir) / dataset / "meta.json"
     if meta.exists():
         return int(json.loads(meta.read_text(encoding="utf-8"))["counts"]["train"])
     task = PAPER_TASKS.get(dataset)
     return task.paper_train if task else 1000
 
 
-def estimate_seconds(item: Any, profile: Profile, args: Any) -> float:
+def estimate_seconds(item: Any, profile: Profile, data_dir: Path) -> float:
     """Seconds a cell should take on the profile's reference device (order of magnitude)."""
     spec, resolved = item.resolve(profile)
-    rows = _train_rows(item.cell.dataset, args.data_dir)
+    rows = _train_rows(item.cell.dataset, data_dir)
     rows = min(rows, resolved.subset.get("train", rows))
     epochs = float(resolved.params.get("epochs", 1))
     return rows / 1000 * epochs * profile.cost_per_1k.get(spec.family, 10.0)

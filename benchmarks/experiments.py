@@ -1,19 +1,28 @@
-"""Experiments as declarations: which data sets, methods, variants and artefacts each of
-the paper's tables and figures needs. The runner expands them into cells; the report
-reads the resulting run files. Adding an experiment never touches the runner.
+"""Experiments as declarations: which data sets, methods, variants and cell outputs each
+of the paper's tables and figures needs, which paper values it is compared with, and
+which builder draws it. The runner expands an experiment into cells; the report runs
+each experiment's table and figure builders over the resulting run files. Adding an
+experiment, or a method to one, touches this file only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from benchmarks.runfiles import Cell
+from benchmarks import figures, tables
+from benchmarks.records import Cell
+from benchmarks.reference import Reference
+from lmmtc.metrics import PAPER_METRICS
 from lmmtc.suggest import did_you_mean
 
 PAPER_DATASETS = ("gaic", "aapd", "reuters", "rmsc", "goemotions", "toxic")
 TRANSFORMERS = ("bert", "bert_mlm", "lm", "lm_mlm")
+
+TableBuilder = Callable[["Experiment", "tables.RunIndex"], "tables.Table"]
+FigureBuilder = Callable[["Experiment", "tables.RunIndex", Path], dict[str, list[Path]]]
 
 
 @dataclass(frozen=True)
@@ -29,22 +38,25 @@ DEFAULT = Variant("")
 
 @dataclass(frozen=True)
 class Experiment:
-    """One table or figure of the paper (or of the suite's own analyses)."""
+    """One table or figure of the paper (or of the suite's own analyses).
+
+    ``saves``: extra outputs a cell must keep beside its run file (``attention``);
+    ``reference``: the paper's values it is compared with; ``metrics``: the columns of
+    its table; ``table`` / ``figure``: the builders the report calls; ``notes``: lines
+    printed under its table.
+    """
 
     name: str
     title: str
     datasets: tuple[str, ...]
     methods: tuple[str, ...] = ()
     variants: tuple[Variant, ...] = (DEFAULT,)
-    # Which methods take which variants; methods absent here run the default only.
-    variant_methods: tuple[str, ...] = ()
-    artefacts: tuple[str, ...] = ()  # extra outputs a cell must save, e.g. "attention"
-    reference: str | None = None  # the paper's table CSV this experiment is compared to
-
-    def variants_for(self, method: str) -> tuple[Variant, ...]:
-        if not self.variant_methods or method in self.variant_methods:
-            return self.variants
-        return (DEFAULT,)
+    saves: tuple[str, ...] = ()
+    reference: Reference | None = None
+    metrics: tuple[str, ...] = PAPER_METRICS
+    table: TableBuilder | None = None
+    figure: FigureBuilder | None = None
+    notes: tuple[str, ...] = ()
 
     def cells(self, profile: str, seeds: Iterable[int]) -> list[Cell]:
         seeds = tuple(seeds)
@@ -52,7 +64,7 @@ class Experiment:
             Cell(profile, dataset, method, variant.name, seed)
             for dataset in self.datasets
             for method in self.methods
-            for variant in self.variants_for(method)
+            for variant in self.variants
             for seed in seeds
         ]
 
@@ -72,21 +84,31 @@ EXPERIMENTS: dict[str, Experiment] = {
             "table1",
             "Table 1: data set statistics",
             datasets=PAPER_DATASETS,
-            reference="table1_datasets.csv",
+            reference=Reference("table1_datasets.csv"),
+            table=tables.data_table,
+            notes=(
+                "tokens: whitespace words, each CJK character one token; dev: the converter's "
+                "development split (the paper's Table 1 omits it). Where the paper's split has "
+                "no dev part (Reuters 8,630 / 2,158; Toxic 7:3) compare its train with our "
+                "train+dev",
+            ),
         ),
         Experiment(
             "table2",
             "Table 2: Bert, Bert+MLM, LM, LM+MLM on the six data sets",
             datasets=PAPER_DATASETS,
             methods=TRANSFORMERS,
-            reference="table2_main.csv",
+            reference=Reference("table2_main.csv"),
+            table=tables.comparison_table,
         ),
         Experiment(
             "table3",
             "Table 3: baselines on AAPD, Reuters-21578 and RMSC",
             datasets=("aapd", "reuters", "rmsc"),
             methods=("br", "cc", "cnn", *TRANSFORMERS),
-            reference="table3_baselines.csv",
+            reference=Reference("table3_baselines.csv"),
+            metrics=("micro_f1", "hamming_loss"),
+            table=tables.comparison_table,
         ),
         Experiment(
             "table4",
@@ -94,25 +116,34 @@ EXPERIMENTS: dict[str, Experiment] = {
             datasets=("rmsc", "goemotions"),
             methods=("lm_mlm",),
             variants=(DEFAULT, Variant("same", {"template": "same"})),
-            reference="table4_mask_strategy.csv",
+            reference=Reference(
+                "table4_mask_strategy.csv",
+                method="lm_mlm",
+                variant_column="template",
+                variants=(("diff", ""), ("same", "same")),
+            ),
+            table=tables.comparison_table,
         ),
         Experiment(
             "figure1",
             "Figure 1: Pearson correlation of label pairs",
             datasets=("aapd", "reuters", "goemotions"),
+            figure=figures.figure1,
         ),
         Experiment(
             "figure3",
             "Figure 3: test-set label correlation beside label-to-label attention",
             datasets=("aapd", "reuters", "goemotions"),
             methods=("lm_mlm",),
-            artefacts=("attention",),
+            saves=("attention",),
+            figure=figures.figure3,
         ),
         Experiment(
             "figure4",
             "Figure 4: MTC and MLM loss every 10 batches",
             datasets=("rmsc", "goemotions"),
             methods=("lm_mlm",),
+            figure=figures.figure4,
         ),
         Experiment(
             "figure5",
@@ -120,6 +151,10 @@ EXPERIMENTS: dict[str, Experiment] = {
             datasets=("rmsc", "goemotions"),
             methods=("lm_mlm",),
             variants=tuple(Variant(f"lambda{lam:g}", {"mlm_lambda": lam}) for lam in LAMBDAS),
+            metrics=("micro_f1", "subset_accuracy"),
+            table=tables.variant_table,
+            figure=figures.figure5,
+            notes=(f"lambda values: {', '.join(f'{x:g}' for x in LAMBDAS)}",),
         ),
         Experiment(
             "ablation",
@@ -132,8 +167,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                 Variant("bce-some-visible", {"bce_input": "some_visible"}),
                 Variant("mlm-text", {"mlm_target": "text"}),
                 Variant("init-label-name", {"new_token_init": "label_name"}),
-                # the public implementation's reading (DESIGN.md): shared label unit, a
-                # random number of labels masked with BCE on those, text MLM weight 1 early
+                # the public implementation's reading: shared label unit, a random number
+                # of labels masked with BCE on those, text MLM with weight 1 early
                 Variant(
                     "public-impl",
                     {
@@ -147,6 +182,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                     },
                 ),
             ),
+            metrics=("micro_f1", "subset_accuracy", "hamming_loss"),
+            table=tables.variant_table,
         ),
     )
 }

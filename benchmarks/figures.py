@@ -1,35 +1,51 @@
 """The paper's figures from run files: 1 (label correlation), 3 (correlation beside
-label-to-label attention), 4 (loss curves), 5 (the lambda sweep). PNG and PDF each."""
+label-to-label attention), 4 (loss curves), 5 (the lambda sweep). PNG and PDF each.
+
+Each builder takes the experiment that declares the figure (its data sets, methods and
+variants) and the run index, and returns ``{key: [png, pdf]}``. Files carry no creation
+date, so the same data gives byte-identical figures. matplotlib is imported only when a
+figure is drawn, so that planning a run does not pay for it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
+from benchmarks.tables import RunIndex
+from lmmtc.stats import top_correlated_labels
 
-from benchmarks.experiments import EXPERIMENTS, LAMBDAS  # noqa: E402
-from benchmarks.summary import data_stamp  # noqa: E402
-from benchmarks.tables import RunIndex  # noqa: E402
-from lmmtc.stats import top_correlated_labels  # noqa: E402
+if TYPE_CHECKING:  # the experiment declarations import the builders of this module
+    from benchmarks.experiments import Experiment
 
 TOP_K = 11  # the paper's Figure 3 shows the top-11 labels
+#: No creation date or producer version in the files: unchanged data, unchanged bytes.
+METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None}}
 
 
-def _save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, out_dir: Path, name: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
     for path in paths:
-        fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
+        fig.savefig(path, dpi=130, bbox_inches="tight", metadata=METADATA[path.suffix[1:]])
+    _pyplot().close(fig)
     return paths
 
 
-def _heatmap(ax: plt.Axes, matrix: np.ndarray, labels: list[str], title: str) -> None:
+def _heatmap(ax: Any, matrix: np.ndarray, labels: list[str], title: str) -> None:
+    import seaborn as sns
+
     annotate = len(labels) <= 12
     sns.heatmap(
         matrix,
@@ -47,23 +63,23 @@ def _heatmap(ax: plt.Axes, matrix: np.ndarray, labels: list[str], title: str) ->
     ax.tick_params(labelsize=5 if len(labels) > 30 else 7)
 
 
-def _data_records(index: RunIndex, experiment: str):
+def _data_records(index: RunIndex, experiment: Experiment):
     """(data set, data record) of an experiment's data sets that have a record."""
-    for dataset in EXPERIMENTS[experiment].datasets:
+    for dataset in experiment.datasets:
         record = index.data.get(dataset)
         if record is not None:
             yield dataset, record
 
 
-def figure1(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
+def figure1(experiment: Experiment, index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     """Pearson correlation of every label pair on the training labels, one per data set."""
     written = {}
-    for dataset, record in _data_records(index, "figure1"):
-        corr = np.asarray(record["pearson_train"])
-        names = record["label_names"]
+    for dataset, record in _data_records(index, experiment):
+        corr = np.asarray(record.pearson_train)
+        names = record.label_names
         size = min(14, 4 + 0.12 * len(names))
-        fig, ax = plt.subplots(figsize=(size, size * 0.85))
-        stamp = data_stamp(record["dataset"])
+        fig, ax = _pyplot().subplots(figsize=(size, size * 0.85))
+        stamp = record.dataset.stamp
         _heatmap(
             ax,
             corr,
@@ -75,9 +91,11 @@ def figure1(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     return written
 
 
-def _attention(index: RunIndex, dataset: str) -> np.ndarray | None:
-    for run in index.runs(dataset, "lm_mlm"):
-        npz = Path(run["_path"]).with_suffix(".npz")
+def _attention(index: RunIndex, dataset: str, method: str) -> np.ndarray | None:
+    for run in index.runs(dataset, method):
+        if run.path is None:
+            continue
+        npz = run.path.with_suffix(".npz")
         if npz.exists():
             with np.load(npz) as arrays:
                 if "attention" in arrays:
@@ -85,15 +103,16 @@ def _attention(index: RunIndex, dataset: str) -> np.ndarray | None:
     return None
 
 
-def figure3(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
+def figure3(experiment: Experiment, index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     """Spearman correlation of the top-11 labels on the test set beside the summed
-    label-to-label attention of LM+MLM at layer 2, layer 6 and the last layer."""
+    label-to-label attention of the experiment's method (LM+MLM) at layer 2, layer 6 and
+    the last layer."""
     written = {}
-    for dataset, record in _data_records(index, "figure3"):
-        corr = np.asarray(record["spearman_test"])
+    for dataset, record in _data_records(index, experiment):
+        corr = np.asarray(record.spearman_test)
         top = top_correlated_labels(corr, TOP_K)
-        names = [record["label_names"][i] for i in top]
-        attention = _attention(index, dataset)
+        names = [record.label_names[i] for i in top]
+        attention = _attention(index, dataset, experiment.methods[0])
         panels = [("(a) Spearman, test labels", corr[np.ix_(top, top)])]
         if attention is not None:
             layers = attention.shape[0]
@@ -104,7 +123,7 @@ def figure3(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
             ):
                 if layer <= layers:
                     panels.append((label, attention[layer - 1][np.ix_(top, top)]))
-        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4))
+        fig, axes = _pyplot().subplots(1, len(panels), figsize=(4.2 * len(panels), 4))
         for ax, (title, matrix) in zip(np.atleast_1d(axes), panels):
             _heatmap(ax, matrix, names, title)
         note = "" if attention is not None else " (no attention maps in the run files)"
@@ -113,16 +132,16 @@ def figure3(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     return written
 
 
-def figure4(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
-    """MTC and MLM loss every 10 batches of LM+MLM training."""
+def figure4(experiment: Experiment, index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
+    """MTC and MLM loss every 10 batches of the experiment's method (LM+MLM)."""
     written = {}
-    for dataset in EXPERIMENTS["figure4"].datasets:
-        runs = [r for r in index.runs(dataset, "lm_mlm") if r.get("loss_curve")]
+    for dataset in experiment.datasets:
+        runs = [r for r in index.runs(dataset, experiment.methods[0]) if r.loss_curve]
         if not runs:
             continue
-        curve = runs[0]["loss_curve"]
+        curve = runs[0].loss_curve
         steps = [point["step"] for point in curve]
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = _pyplot().subplots(figsize=(6, 3.5))
         ax.plot(steps, [p.get("mtc_loss") for p in curve], marker=".", label="MTC loss (BCE)")
         mlm = [p.get("mlm_loss") for p in curve]
         if any(v is not None for v in mlm):
@@ -131,22 +150,25 @@ def figure4(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
         ax.set_ylabel("loss")
         ax.legend()
         ax.set_title(
-            f"Figure 4: {dataset}, seed {runs[0]['cell']['seed']}, profile "
-            f"{index.profile} ({data_stamp(runs[0]['dataset'])})",
+            f"Figure 4: {dataset}, seed {runs[0].cell.seed}, profile "
+            f"{index.profile} ({runs[0].dataset.stamp})",
             fontsize=9,
         )
         written[dataset] = _save(fig, out_dir, f"figure4_{dataset}")
     return written
 
 
-def figure5(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
-    """Micro-F1 of LM+MLM for each lambda (mean over seeds, std as error bars)."""
+def figure5(experiment: Experiment, index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
+    """Micro-F1 of the experiment's method (LM+MLM) for each lambda variant (mean over
+    seeds, std as error bars)."""
+    plt = _pyplot()
+    lambdas = [variant.params["mlm_lambda"] for variant in experiment.variants]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     plotted = False
-    for dataset in EXPERIMENTS["figure5"].datasets:
+    for dataset in experiment.datasets:
         points = [
-            (i, index.value(dataset, "lm_mlm", "micro_f1", f"lambda{lam:g}"))
-            for i, lam in enumerate(LAMBDAS)
+            (i, index.value(dataset, experiment.methods[0], "micro_f1", variant.name))
+            for i, variant in enumerate(experiment.variants)
         ]
         points = [(i, v) for i, v in points if v is not None]
         if not points:
@@ -163,7 +185,7 @@ def figure5(index: RunIndex, out_dir: Path) -> dict[str, list[Path]]:
     if not plotted:
         plt.close(fig)
         return {}
-    ax.set_xticks(range(len(LAMBDAS)), [f"{lam:g}" for lam in LAMBDAS])
+    ax.set_xticks(range(len(lambdas)), [f"{lam:g}" for lam in lambdas])
     ax.set_xlabel("lambda (MLM loss weight)")
     ax.set_ylabel("micro-F1 (%)")
     ax.legend()

@@ -10,13 +10,23 @@ import inspect
 import resource
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks.config import ResolvedConfig
-from benchmarks.runfiles import SCHEMA_VERSION, Cell, cell_dict, environment
+from benchmarks.provenance import environment
+from benchmarks.records import (
+    Cell,
+    DataRecord,
+    DataStamp,
+    MethodStamp,
+    RunConfig,
+    RunRecord,
+    Timing,
+)
 from lmmtc.data import MultiLabelDataset, Split
 from lmmtc.metrics import THRESHOLD, evaluate
 from lmmtc.registry import MethodSpec
@@ -110,41 +120,48 @@ def _predict(method: Any, split: Split) -> tuple[np.ndarray, float]:
     return scores, elapsed
 
 
-def dataset_record(dataset: MultiLabelDataset, splits: Mapping[str, Split]) -> dict[str, Any]:
-    """What the run file says about the data: identity, hashes, sizes used, provenance."""
-    return {
-        "name": dataset.name,
-        "path": str(dataset.path),
-        "synthetic": dataset.synthetic,
-        "stand_in_for": dataset.meta.get("stand_in_for"),
-        "source": dataset.meta.get("source"),
-        "converter": dataset.meta.get("converter"),
-        "converter_version": dataset.meta.get("converter_version"),
-        "split_rule": dataset.meta.get("split"),
-        "hashes": dataset.hashes,
-        "num_labels": len(dataset.label_names),
-        "dev_carved_from_train": dataset.dev_carved,
-        "sizes": {name: len(split) for name, split in splits.items()},
-        "full_sizes": {name: len(dataset.split(name)) for name in splits},
-        "subset": any(len(splits[n]) < len(dataset.split(n)) for n in splits),
-    }
+def data_stamp(dataset: MultiLabelDataset, splits: Mapping[str, Split]) -> DataStamp:
+    """What a record says about the data: identity, hashes, sizes used, provenance."""
+    return DataStamp(
+        name=dataset.name,
+        path=str(dataset.path),
+        synthetic=dataset.synthetic,
+        stand_in_for=dataset.meta.get("stand_in_for"),
+        source=dataset.meta.get("source"),
+        converter=dataset.meta.get("converter"),
+        converter_version=dataset.meta.get("converter_version"),
+        split_rule=dataset.meta.get("split"),
+        hashes=dataset.hashes,
+        num_labels=len(dataset.label_names),
+        dev_carved_from_train=dataset.dev_carved,
+        sizes={name: len(split) for name, split in splits.items()},
+        full_sizes={name: len(dataset.split(name)) for name in splits},
+        subset=any(len(splits[n]) < len(dataset.split(n)) for n in splits),
+        nonstandard=dataset.meta.get("nonstandard"),
+    )
 
 
-def data_record(dataset: MultiLabelDataset, profile: str) -> dict[str, Any]:
+def data_record(dataset: MultiLabelDataset, profile: str) -> DataRecord:
     """The data-level record of a data set: Table 1 statistics, the Pearson correlation
     of train labels (Figure 1) and the Spearman correlation of test labels (Figure 3)."""
     full = {name: dataset.split(name) for name in ("train", "dev", "test")}
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "data",
-        "profile": profile,
-        "dataset": dataset_record(dataset, full),
-        "label_names": dataset.label_names,
-        "statistics": dataset_statistics(dataset),
-        "pearson_train": label_correlation(dataset.train.labels, "pearson").round(4),
-        "spearman_test": label_correlation(dataset.test.labels, "spearman").round(4),
-        "environment": environment("cpu"),
-    }
+    return DataRecord(
+        profile=profile,
+        dataset=data_stamp(dataset, full),
+        label_names=dataset.label_names,
+        statistics=dataset_statistics(dataset),
+        pearson_train=label_correlation(dataset.train.labels, "pearson").round(4).tolist(),
+        spearman_test=label_correlation(dataset.test.labels, "spearman").round(4).tolist(),
+        environment=environment("cpu"),
+    )
+
+
+@dataclass
+class CellResult:
+    """A finished cell: its run record and the extra arrays it asked to save."""
+
+    record: RunRecord
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def run_cell(
@@ -152,13 +169,13 @@ def run_cell(
     spec: MethodSpec,
     dataset: MultiLabelDataset,
     config: ResolvedConfig,
-    artefacts: tuple[str, ...] = (),
-) -> dict[str, Any]:
+    saves: tuple[str, ...] = (),
+) -> CellResult:
     """Fit and evaluate one cell; return its run record (the caller writes it).
 
-    ``artefacts`` asks for extra arrays, returned under the record's ``_arrays`` key:
-    ``attention`` (the method's label-to-label attention maps on the test texts) and
-    ``scores`` (the test probabilities).
+    ``saves`` asks for extra arrays, returned beside the record: ``attention`` (the
+    method's label-to-label attention maps on the test texts) and ``scores`` (the test
+    probabilities).
     """
     splits = {
         name: subset_split(dataset.split(name), config.subset.get(name))
@@ -174,41 +191,40 @@ def run_cell(
         test_scores, predict_time = _predict(method, splits["test"])
     info = method.run_info() if callable(getattr(method, "run_info", None)) else {}
     arrays = {}
-    if "scores" in artefacts:
+    if "scores" in saves:
         arrays["test_scores"] = test_scores.astype(np.float32)
-    if "attention" in artefacts and callable(getattr(method, "attention_maps", None)):
+    if "attention" in saves and callable(getattr(method, "attention_maps", None)):
         arrays["attention"] = np.asarray(method.attention_maps(splits["test"].texts))
     device = str(info.get("device", config.params.get("device", "cpu")))
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "cell": cell_dict(cell),
-        "method": {"name": spec.name, "family": spec.family, "class": _qualname(spec.cls)},
-        "config": {
-            "params": config.params,
-            "subset": config.subset,
-            "sources": list(config.sources),
-            "threshold": THRESHOLD,
-        },
-        "dataset": dataset_record(dataset, splits),
-        "metrics": {
+    record = RunRecord(
+        cell=cell,
+        method=MethodStamp(spec.name, spec.family, _qualname(spec.cls)),
+        config=RunConfig(
+            params=config.params,
+            subset=config.subset,
+            sources=list(config.sources),
+            threshold=THRESHOLD,
+        ),
+        dataset=data_stamp(dataset, splits),
+        metrics={
             "dev": evaluate(splits["dev"].labels, dev_scores),
             "test": evaluate(splits["test"].labels, test_scores),
         },
-        "loss_curve": getattr(method, "loss_curve", None) or None,
-        "method_info": info,
-        "timing": {
-            "fit_seconds": round(fit_time, 3),
-            "test_predict_seconds": round(predict_time, 3),
-            "wall_seconds": round(fit_time + predict_time, 3),
-            "train_samples_per_second": _rate(info, len(splits["train"]), fit_time),
-            "test_samples_per_second": round(len(splits["test"]) / max(predict_time, 1e-9), 2),
-            "peak_rss_mb": round(memory.rss_mb, 1),
-            "peak_cuda_mb": round(memory.cuda_mb, 1) if memory.cuda_mb is not None else None,
-        },
-        "environment": environment(device),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **({"_arrays": arrays} if arrays else {}),
-    }
+        loss_curve=getattr(method, "loss_curve", None) or None,
+        method_info=info,
+        timing=Timing(
+            fit_seconds=round(fit_time, 3),
+            test_predict_seconds=round(predict_time, 3),
+            wall_seconds=round(fit_time + predict_time, 3),
+            train_samples_per_second=_rate(info, len(splits["train"]), fit_time),
+            test_samples_per_second=round(len(splits["test"]) / max(predict_time, 1e-9), 2),
+            peak_rss_mb=round(memory.rss_mb, 1),
+            peak_cuda_mb=round(memory.cuda_mb, 1) if memory.cuda_mb is not None else None,
+        ),
+        environment=environment(device),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    return CellResult(record, arrays)
 
 
 def _rate(info: Mapping[str, Any], n_train: int, fit_time: float) -> float:

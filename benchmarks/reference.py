@@ -1,20 +1,24 @@
 """The paper's reference values (Tables 1-4), kept as data inside the project.
 
-The CSVs in ``benchmarks/reference/`` are transcriptions of the paper's tables:
-percent values as printed (0-100), Hamming loss as a fraction, illegible cells empty
-with the reason in ``note``.
+The CSVs in ``benchmarks/reference/`` are transcriptions of the paper's tables: percent
+values as printed (0-100), Hamming loss as a fraction, illegible cells empty with the
+reason in ``note``. A :class:`Reference` is how an experiment declares which CSV holds
+its paper values and how the CSV's rows map to the suite's (data set, method, variant).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
+from lmmtc.metrics import METRICS
+
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
-#: Paper model names -> registered method names.
+#: Paper model names -> registered method names (unregistered ones keep a lower-case name).
 PAPER_MODELS = {
     "Bert": "bert",
     "Bert+MLM": "bert_mlm",
@@ -35,12 +39,77 @@ PAPER_DATASETS = {
     "Toxic": "toxic",
 }
 #: Paper metric columns -> suite metric names.
-PAPER_METRIC_COLUMNS = {
-    "accuracy": "subset_accuracy",
-    "micro_f1": "micro_f1",
-    "micro_jaccard": "micro_jaccard",
-    "hamming_loss": "hamming_loss",
-}
+PAPER_METRIC_COLUMNS = {m.paper_name: m.name for m in METRICS.values() if m.paper_name}
+
+
+@dataclass(frozen=True)
+class PaperValue:
+    """The paper's value of one metric in one row: a fraction, or None where the row has
+    no value (``has_row``: the paper has the row at all); its note explains gaps."""
+
+    value: float | None = None
+    note: str = ""
+    has_row: bool = False
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where an experiment's paper values are, and how the CSV's rows name cells.
+
+    ``method``: the method of every row when the CSV has no ``model`` column (Table 4 is
+    all LM+MLM); ``variant_column`` and ``variants``: the CSV column that names a row's
+    variant and its values' variant names (Table 4: template ``diff`` is the default
+    variant ``""``, ``same`` the variant ``same``).
+    """
+
+    file: str
+    method: str | None = None
+    variant_column: str | None = None
+    variants: tuple[tuple[str, str], ...] = ()
+
+    def frame(self) -> pd.DataFrame:
+        """The CSV with ``dataset``, ``method`` and ``variant`` in the suite's names and the
+        metric columns under the suite's metric names."""
+        return _normalised(self)
+
+    def _match(self, dataset: str, method: str | None, variant: str) -> pd.DataFrame:
+        frame = self.frame()
+        mask = frame["dataset"] == dataset
+        if method is not None:
+            mask &= (frame["method"] == method) & (frame["variant"] == variant)
+        return frame[mask]
+
+    def row(self, dataset: str, method: str | None = None, variant: str = "") -> pd.Series | None:
+        """The paper's row of a data set (and method and variant), or None."""
+        rows = self._match(dataset, method, variant)
+        return None if rows.empty else rows.iloc[0]
+
+    def rows(self, dataset: str) -> list[tuple[str, str]]:
+        """(method, variant) of the paper's rows of ``dataset``, in the paper's order."""
+        rows = self._match(dataset, None, "")
+        return list(dict.fromkeys(zip(rows["method"], rows["variant"])))
+
+    def value(self, dataset: str, method: str, variant: str, metric: str) -> PaperValue:
+        """The paper's value of ``metric`` in the row of (dataset, method, variant)."""
+        row = self.row(dataset, method, variant)
+        if row is None:
+            return PaperValue()
+        if metric not in row or pd.isna(row[metric]):
+            return PaperValue(None, row["note"], True)
+        return PaperValue(METRICS[metric].from_display(float(row[metric])), row["note"], True)
+
+
+@cache
+def _normalised(reference: Reference) -> pd.DataFrame:
+    frame = load_reference(reference.file).copy()
+    if reference.method is not None:
+        frame["method"] = reference.method
+    if reference.variant_column is not None:
+        mapping = dict(reference.variants)
+        frame["variant"] = frame[reference.variant_column].map(mapping).fillna("")
+    else:
+        frame["variant"] = ""
+    return frame.rename(columns=PAPER_METRIC_COLUMNS)
 
 
 @cache
@@ -50,21 +119,6 @@ def load_reference(file_name: str) -> pd.DataFrame:
     if "dataset" in frame:
         frame["dataset"] = frame["dataset"].map(PAPER_DATASETS).fillna(frame["dataset"])
     if "model" in frame:
-        frame["method"] = frame["model"].map(PAPER_MODELS)
+        frame["method"] = frame["model"].map(PAPER_MODELS).fillna(frame["model"])
     frame["note"] = frame["note"].fillna("") if "note" in frame else ""
     return frame
-
-
-def paper_value(file_name: str, metric: str, **keys: str) -> tuple[float | None, str]:
-    """The paper's value of ``metric`` in the row matching ``keys`` (suite names), in the
-    suite's units (fractions), and the row's note; ``None`` where the paper has no value."""
-    frame = load_reference(file_name)
-    column = {v: k for k, v in PAPER_METRIC_COLUMNS.items()}.get(metric, metric)
-    mask = pd.Series(True, index=frame.index)
-    for key, value in keys.items():
-        mask &= frame[key] == value
-    rows = frame[mask]
-    if rows.empty or column not in rows or pd.isna(rows.iloc[0][column]):
-        return None, (rows.iloc[0]["note"] if not rows.empty else "")
-    value = float(rows.iloc[0][column])
-    return (value if metric == "hamming_loss" else value / 100.0), rows.iloc[0]["note"]

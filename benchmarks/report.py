@@ -11,9 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.figures import figure1, figure3, figure4, figure5
+from benchmarks.experiments import EXPERIMENTS
+from benchmarks.paths import DEFAULT_RESULTS
 from benchmarks.profiles import PROFILES
-from benchmarks.tables import RunIndex, Table, build_tables, to_markdown, write_table
+from benchmarks.tables import RunIndex, Table, all_runs_table, to_markdown, write_table
 
 PROFILE_WARNING = {
     "smoke": "SMOKE PROFILE: tiny models, a few hundred rows, synthetic stand-ins where raw "
@@ -31,21 +32,20 @@ def profiles_with_runs(results_dir: Path) -> list[str]:
 
 
 def build_profile(results_dir: Path, profile: str) -> tuple[list[Table], dict[str, list[Path]]]:
-    """Write one profile's tables and figures; return them for REPORT.md."""
+    """Write one profile's tables and figures (each experiment's builders, in declaration
+    order, then the table of all runs); return them for REPORT.md."""
     index = RunIndex(results_dir, profile)
-    tables = build_tables(index)
+    tables = [e.table(e, index) for e in EXPERIMENTS.values() if e.table is not None]
+    tables.append(all_runs_table(index))
     for table in tables:
         write_table(table, results_dir / "tables" / profile)
     fig_dir = results_dir / "figures" / profile
     figures: dict[str, list[Path]] = {}
-    for name, made in (
-        ("figure1", figure1(index, fig_dir)),
-        ("figure3", figure3(index, fig_dir)),
-        ("figure4", figure4(index, fig_dir)),
-        ("figure5", figure5(index, fig_dir)),
-    ):
-        for key, paths in made.items():
-            figures[f"{name} {key}"] = paths
+    for experiment in EXPERIMENTS.values():
+        if experiment.figure is None:
+            continue
+        for key, paths in experiment.figure(experiment, index, fig_dir).items():
+            figures[f"{experiment.name} {key}"] = paths
     return tables, figures
 
 
@@ -116,7 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Rebuild the tables (Markdown, LaTeX, CSV), figures (PNG, PDF) and "
         "REPORT.md from run files; runs nothing.",
     )
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path(DEFAULT_RESULTS),
+        help="default: $LMMTC_RESULTS_DIR or the checkout's results/",
+    )
     parser.add_argument(
         "--profile",
         nargs="+",

@@ -1,10 +1,13 @@
 """The report's tables: paper value, ours (mean ± std over seeds) and the difference.
 
-Built from run files only (see :class:`RunIndex`). A reproduced value "stands out"
+Built from run files only (see :class:`RunIndex`). Each builder takes the experiment
+that declares the table (its data sets, methods, variants, metrics and reference), so a
+method added to an experiment appears in its table. A reproduced value "stands out"
 when it differs from the paper's by more than the larger of twice the spread across
-seeds and a floor (1 point for percent metrics, 0.002 for Hamming loss): with one seed
-the floor alone decides. Every row carries the data stamp (full, subset, synthetic) and
-every table names its profile, so that no smoke table is mistaken for a reproduction.
+seeds and the metric's floor (1 point for percent metrics, 0.002 for Hamming loss):
+with one seed the floor alone decides. Every row carries the data stamp (full, subset,
+synthetic) and every table names its profile, so that no smoke table is mistaken for a
+reproduction.
 """
 
 from __future__ import annotations
@@ -12,24 +15,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from benchmarks.experiments import EXPERIMENTS, LAMBDAS
-from benchmarks.reference import load_reference, paper_value
-from benchmarks.runfiles import Cell, iter_runs, read_run
-from benchmarks.summary import data_stamp, group_runs, mean_std
-from lmmtc.metrics import PAPER_METRICS
+from benchmarks.records import (
+    Cell,
+    DataRecord,
+    RecordError,
+    RunRecord,
+    iter_records,
+    read_data_record,
+)
+from benchmarks.reference import PaperValue, Reference
+from benchmarks.summary import group_runs, mean_std
+from lmmtc.metrics import METRICS, PAPER_METRICS
 
-METRIC_LABELS = {
-    "subset_accuracy": "Acc",
-    "micro_f1": "Mi-F1",
-    "micro_jaccard": "Mi-Jac",
-    "hamming_loss": "HL",
-    "macro_f1": "Ma-F1",
-}
+if TYPE_CHECKING:  # the experiment declarations import the builders of this module
+    from benchmarks.experiments import Experiment
+
 MISSING = "missing"
+PAPER_ONLY = "paper only"
+NO_PAPER_VALUE = "no paper value"
 
 
 @dataclass
@@ -53,20 +60,9 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-def scale(metric: str, value: float) -> float:
-    """Display unit: percent for the paper's percent metrics, fraction for Hamming loss."""
-    return value if metric == "hamming_loss" else 100.0 * value
-
-
-def fmt(metric: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if metric == "hamming_loss" else f"{value:.2f}"
-
-
 def stands_out(metric: str, diff: float, std: float) -> bool:
-    floor = 0.002 if metric == "hamming_loss" else 1.0
-    return abs(diff) > max(2 * std, floor)
+    """A difference beyond twice the seed spread and the metric's floor."""
+    return abs(diff) > max(2 * std, METRICS[metric].floor)
 
 
 class RunIndex:
@@ -74,100 +70,136 @@ class RunIndex:
 
     def __init__(self, results_dir: Path, profile: str) -> None:
         self.profile = profile
-        self.groups = group_runs(iter_runs(results_dir, profile))
-        self.data: dict[str, dict[str, Any]] = {}
+        self.groups = group_runs(iter_records(results_dir, profile))
+        self.data: dict[str, DataRecord] = {}
         for path in sorted((Path(results_dir) / "runs" / profile).glob("*/data.json")):
-            self.data[path.parent.name] = read_run(path)
+            try:
+                self.data[path.parent.name] = read_data_record(path)
+            except RecordError as err:
+                import warnings
 
-    def runs(self, dataset: str, method: str, variant: str = "") -> list[dict[str, Any]]:
+                warnings.warn(f"skipped data record: {err}", stacklevel=2)
+
+    def runs(self, dataset: str, method: str, variant: str = "") -> list[RunRecord]:
         key = (self.profile, dataset, Cell(self.profile, dataset, method, variant).method_dir)
         return self.groups.get(key, [])
 
     def value(self, dataset: str, method: str, metric: str, variant: str = "") -> Value | None:
-        runs = self.runs(dataset, method, variant)
-        if not runs:
-            return None
-        mean, std = mean_std([scale(metric, r["metrics"]["test"][metric]) for r in runs])
-        return Value(mean, std, len(runs))
+        """Mean ± std over the seeds of a cell's runs, in display units (None: no run)."""
+        return value_of(self.runs(dataset, method, variant), metric)
 
     def stamp(self, dataset: str, method: str | None = None, variant: str = "") -> str:
         """The data stamp of a cell's runs (``missing`` when it has none) or, without a
         method, of the data set's record."""
         if method is not None:
             runs = self.runs(dataset, method, variant)
-            return data_stamp(runs[0]["dataset"]) if runs else MISSING
+            return runs[0].dataset.stamp if runs else MISSING
         record = self.data.get(dataset)
-        return data_stamp(record["dataset"]) if record else MISSING
+        return record.dataset.stamp if record else MISSING
+
+
+def value_of(runs: Sequence[RunRecord], metric: str, split: str = "test") -> Value | None:
+    """Mean ± std of ``metric`` over ``runs`` (those that have it), in display units."""
+    values = [v for v in (run.metric(metric, split) for run in runs) if v is not None]
+    if not values:
+        return None
+    mean, std = mean_std([METRICS[metric].display(v) for v in values])
+    return Value(mean, std, len(values))
+
+
+def ours_text(metric: str, value: Value) -> str:
+    """``mean ± std`` in the metric's display format."""
+    spec = METRICS[metric]
+    return f"{spec.format(value.mean)} ± {spec.format(value.std)}"
 
 
 def compare_cells(
-    metric: str, paper: float | None, ours: Value | None
+    metric: str, paper: float | None, ours: Value | None, *, no_paper: str = "-"
 ) -> tuple[list[str], dict[str, Any]]:
-    """Three display cells (paper, ours, diff) and their numbers."""
-    paper_display = scale(metric, paper) if paper is not None else None
+    """Three display cells (paper, ours, diff) and their numbers; ``paper`` is a fraction
+    or None, ``no_paper`` what the paper cell shows then."""
+    spec = METRICS[metric]
+    paper_display = spec.display(paper) if paper is not None else None
     numbers = {
         f"{metric}_paper": paper_display,
         f"{metric}_ours": ours.mean if ours else None,
         f"{metric}_std": ours.std if ours else None,
         f"{metric}_seeds": ours.seeds if ours else 0,
     }
+    paper_text = spec.format(paper_display) if paper_display is not None else no_paper
     if ours is None:
-        return [fmt(metric, paper_display), MISSING, "-"], numbers
-    ours_text = f"{fmt(metric, ours.mean)} ± {fmt(metric, ours.std)}"
+        return [paper_text, MISSING, "-"], numbers
     if paper_display is None:
-        return ["-", ours_text, "-"], numbers
+        return [paper_text, ours_text(metric, ours), "-"], numbers
     diff = ours.mean - paper_display
     numbers[f"{metric}_diff"] = diff
-    diff_text = f"{diff:+.4f}" if metric == "hamming_loss" else f"{diff:+.2f}"
+    diff_text = spec.format_diff(diff)
     if stands_out(metric, diff, ours.std):
         diff_text = f"**{diff_text}**"
-    return [fmt(metric, paper_display), ours_text, diff_text], numbers
+    return [paper_text, ours_text(metric, ours), diff_text], numbers
 
 
 def metric_columns(metrics: Iterable[str]) -> list[str]:
     cols: list[str] = []
     for metric in metrics:
-        label = METRIC_LABELS[metric]
+        label = METRICS[metric].label
         cols += [f"{label} paper", f"{label} ours", f"{label} Δ"]
     return cols
 
 
-def comparison_table(
-    name: str,
-    title: str,
-    index: RunIndex,
-    reference: str,
-    rows: Sequence[tuple[str, str, str, dict[str, str]]],
-    metrics: Sequence[str],
-) -> Table:
-    """Rows of (dataset, method, variant, reference keys) compared metric by metric."""
-    table = Table(name, title, ["data set", "method", *metric_columns(metrics), "data"])
-    for dataset, method, variant, keys in rows:
+def comparison_rows(experiment: Experiment) -> list[tuple[str, str, str]]:
+    """(data set, method, variant) of a comparison table: per data set the paper's rows in
+    the order it prints them, then the experiment's cells the paper does not have."""
+    reference = experiment.reference
+    rows: list[tuple[str, str, str]] = []
+    for dataset in experiment.datasets:
+        ours = [(dataset, m, v.name) for m in experiment.methods for v in experiment.variants]
+        paper = [(dataset, m, v) for m, v in reference.rows(dataset)] if reference else []
+        rows += paper + [row for row in ours if row not in paper]
+    return rows
+
+
+def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
+    """Each row's metrics beside the paper's: a row the paper has but the experiment does
+    not run is stamped ``paper only``; a row the experiment runs but the paper lacks
+    shows ``no paper value``."""
+    metrics = experiment.metrics
+    reference: Reference | None = experiment.reference
+    ours = {(m, v.name) for m in experiment.methods for v in experiment.variants}
+    table = Table(
+        experiment.name, experiment.title, ["data set", "method", *metric_columns(metrics), "data"]
+    )
+    for dataset, method, variant in comparison_rows(experiment):
         display = [dataset, method + (f"+{variant}" if variant else "")]
         numbers: dict[str, Any] = {"dataset": dataset, "method": method, "variant": variant}
         for metric in metrics:
-            paper, note = paper_value(reference, metric, **keys)
+            paper = reference.value(dataset, method, variant, metric) if reference else PaperValue()
             cells, nums = compare_cells(
-                metric, paper, index.value(dataset, method, metric, variant)
+                metric,
+                paper.value,
+                index.value(dataset, method, metric, variant),
+                no_paper="-" if paper.has_row else NO_PAPER_VALUE,
             )
             display += cells
             numbers.update(nums)
-            entry = f"{dataset} {method}: {note}"
-            if note and entry not in table.notes:
+            entry = f"{dataset} {method}: {paper.note}"
+            if paper.note and entry not in table.notes:
                 table.notes.append(entry)
         stamp = index.stamp(dataset, method, variant)
+        if (method, variant) not in ours:
+            stamp = PAPER_ONLY
         table.rows.append([*display, stamp])
         numbers["data"] = stamp
         table.numbers.append(numbers)
+    table.notes += experiment.notes
     return table
 
 
-def table1(index: RunIndex) -> Table:
+def data_table(experiment: Experiment, index: RunIndex) -> Table:
     """Data set statistics from the data records, beside the paper's Table 1."""
-    reference = load_reference("table1_datasets.csv").set_index("dataset")
     table = Table(
-        "table1",
-        "Table 1: data set statistics",
+        experiment.name,
+        experiment.title,
         [
             "data set",
             "labels paper",
@@ -184,10 +216,10 @@ def table1(index: RunIndex) -> Table:
             "data",
         ],
     )
-    for dataset in EXPERIMENTS["table1"].datasets:
-        paper = reference.loc[dataset] if dataset in reference.index else None
+    for dataset in experiment.datasets:
+        paper = experiment.reference.row(dataset) if experiment.reference else None
         record = index.data.get(dataset)
-        stats = record["statistics"] if record else None
+        stats = record.statistics if record else None
         paper_cells = [
             str(int(paper[c])) if paper is not None else "-" for c in ("labels", "train", "test")
         ]
@@ -227,76 +259,22 @@ def table1(index: RunIndex) -> Table:
                 "data": stamp,
             }
         )
-    table.notes.append(
-        "tokens: whitespace words, each CJK character one token; dev: the converter's "
-        "development split (the paper's Table 1 omits it). Where the paper's split has no "
-        "dev part (Reuters 8,630 / 2,158; Toxic 7:3) compare its train with our train+dev"
-    )
+    table.notes += experiment.notes
     return table
 
 
-def table2(index: RunIndex) -> Table:
-    experiment = EXPERIMENTS["table2"]
-    paper_names = {"bert": "Bert", "bert_mlm": "Bert+MLM", "lm": "LM", "lm_mlm": "LM+MLM"}
-    rows = [
-        (d, m, "", {"dataset": d, "model": paper_names[m]})
-        for d in experiment.datasets
-        for m in experiment.methods
-    ]
-    return comparison_table(
-        "table2", experiment.title, index, "table2_main.csv", rows, PAPER_METRICS
-    )
-
-
-def table3(index: RunIndex) -> Table:
-    experiment = EXPERIMENTS["table3"]
-    reference = load_reference("table3_baselines.csv")
-    ours_methods = set(experiment.methods)
-    rows = []
-    for dataset in experiment.datasets:
-        for _, ref in reference[reference["dataset"] == dataset].iterrows():
-            method = ref["method"] if isinstance(ref["method"], str) else ref["model"]
-            rows.append((dataset, method, "", {"dataset": dataset, "model": ref["model"]}))
-    table = comparison_table(
-        "table3",
-        experiment.title,
-        index,
-        "table3_baselines.csv",
-        rows,
-        ("micro_f1", "hamming_loss"),
-    )
-    for row, numbers in zip(table.rows, table.numbers):
-        if numbers["method"] not in ours_methods:
-            row[-1] = "paper only"
-            numbers["data"] = "paper only"
-    return table
-
-
-def table4(index: RunIndex) -> Table:
-    experiment = EXPERIMENTS["table4"]
-    rows = [
-        (d, "lm_mlm", v.name, {"dataset": d, "template": v.name or "diff"})
-        for d in experiment.datasets
-        for v in experiment.variants
-    ]
-    return comparison_table(
-        "table4", experiment.title, index, "table4_mask_strategy.csv", rows, PAPER_METRICS
-    )
-
-
-def variant_table(index: RunIndex, name: str, metrics: Sequence[str]) -> Table:
+def variant_table(experiment: Experiment, index: RunIndex) -> Table:
     """Our values for each variant of an experiment (no paper numbers exist for these)."""
-    experiment = EXPERIMENTS[name]
-    labels = [METRIC_LABELS[m] for m in metrics]
-    table = Table(name, experiment.title, ["data set", "method", "variant", *labels, "data"])
+    metrics = experiment.metrics
+    labels = [METRICS[m].label for m in metrics]
+    table = Table(
+        experiment.name, experiment.title, ["data set", "method", "variant", *labels, "data"]
+    )
     for dataset in experiment.datasets:
         for method in experiment.methods:
-            for variant in experiment.variants_for(method):
+            for variant in experiment.variants:
                 values = [index.value(dataset, method, m, variant.name) for m in metrics]
-                cells = [
-                    f"{fmt(m, v.mean)} ± {fmt(m, v.std)}" if v else MISSING
-                    for m, v in zip(metrics, values)
-                ]
+                cells = [ours_text(m, v) if v else MISSING for m, v in zip(metrics, values)]
                 stamp = index.stamp(dataset, method, variant.name)
                 table.rows.append([dataset, method, variant.name or "default", *cells, stamp])
                 table.numbers.append(
@@ -308,8 +286,7 @@ def variant_table(index: RunIndex, name: str, metrics: Sequence[str]) -> Table:
                         "data": stamp,
                     }
                 )
-    if name == "figure5":
-        table.notes.append(f"lambda values: {', '.join(f'{x:g}' for x in LAMBDAS)}")
+    table.notes += experiment.notes
     return table
 
 
@@ -324,7 +301,7 @@ def all_runs_table(index: RunIndex) -> Table:
             "data set",
             "method",
             "seeds",
-            *[METRIC_LABELS[m] for m in metrics],
+            *[METRICS[m].label for m in metrics],
             "fit s",
             "train rows",
             "data",
@@ -334,11 +311,11 @@ def all_runs_table(index: RunIndex) -> Table:
         cells = []
         numbers: dict[str, Any] = {"dataset": dataset, "method": method_dir}
         for metric in metrics:
-            mean, std = mean_std([scale(metric, r["metrics"]["test"][metric]) for r in runs])
-            cells.append(f"{fmt(metric, mean)} ± {fmt(metric, std)}")
-            numbers[metric] = mean
-        fit = sum(r["timing"]["fit_seconds"] for r in runs) / len(runs)
-        stamp = data_stamp(runs[0]["dataset"])
+            value = value_of(runs, metric)
+            cells.append(ours_text(metric, value) if value else MISSING)
+            numbers[metric] = value.mean if value else None
+        fit = sum(r.timing.fit_seconds for r in runs) / len(runs)
+        stamp = runs[0].dataset.stamp
         table.rows.append(
             [
                 dataset,
@@ -346,24 +323,12 @@ def all_runs_table(index: RunIndex) -> Table:
                 str(len(runs)),
                 *cells,
                 f"{fit:.1f}",
-                str(runs[0]["dataset"]["sizes"]["train"]),
+                str(runs[0].dataset.sizes["train"]),
                 stamp,
             ]
         )
         table.numbers.append({**numbers, "fit_seconds": fit, "data": stamp})
     return table
-
-
-def build_tables(index: RunIndex) -> list[Table]:
-    return [
-        table1(index),
-        table2(index),
-        table3(index),
-        table4(index),
-        variant_table(index, "figure5", ("micro_f1", "subset_accuracy")),
-        variant_table(index, "ablation", ("micro_f1", "subset_accuracy", "hamming_loss")),
-        all_runs_table(index),
-    ]
 
 
 def to_markdown(table: Table) -> str:

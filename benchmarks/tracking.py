@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from benchmarks.runfiles import Cell, iter_runs
+from benchmarks.paths import DEFAULT_RESULTS
+from benchmarks.records import RunRecord, iter_records
 
 BACKENDS = ("tensorboard", "mlflow")
 LOSS_KEYS = ("mtc_loss", "mlm_loss", "loss")
@@ -38,24 +39,6 @@ MLFLOW_BATCH = 1000  # MLflow's limit of metrics per log_batch call
 
 class TrackingUnavailable(ValueError):
     """The chosen tracking backend's package is not installed."""
-
-
-def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--track tensorboard|mlflow`` and ``--track-dir`` (tracking is off by default)."""
-    group = parser.add_argument_group("tracking (off by default)")
-    group.add_argument(
-        "--track",
-        choices=BACKENDS,
-        help="also log each finished cell's loss curve and metrics to TensorBoard or MLflow",
-    )
-    group.add_argument(
-        "--track-dir", type=Path, help="where to log (default <results-dir>/tracking/<backend>)"
-    )
-
-
-def track_dir(args: argparse.Namespace) -> Path:
-    """The tracking folder of a run: ``--track-dir`` or ``<results-dir>/tracking/<backend>``."""
-    return Path(args.track_dir or Path(args.results_dir) / "tracking" / args.track)
 
 
 def check_backend(backend: str) -> None:
@@ -73,19 +56,19 @@ def check_backend(backend: str) -> None:
         ) from None
 
 
-def log_from_args(record: Mapping[str, Any], args: argparse.Namespace) -> Path | None:
-    """The runner's hook: log ``record`` when ``--track`` is on; a tracking error is a
+def log_run_safely(record: RunRecord, backend: str | None, log_dir: Path) -> Path | None:
+    """The runner's hook: log ``record`` when tracking is on; a tracking error is a
     warning, never a lost cell (the run file is already written)."""
-    if not getattr(args, "track", None):
+    if not backend:
         return None
     try:
-        return log_run(record, args.track, track_dir(args))
+        return log_run(record, backend, log_dir)
     except Exception as err:  # disk full, a broken store: the run file is what counts
-        print(f"warning: tracking to {args.track} failed: {type(err).__name__}: {err}")
+        print(f"warning: tracking to {backend} failed: {type(err).__name__}: {err}")
         return None
 
 
-def log_run(record: Mapping[str, Any], backend: str, log_dir: Path) -> Path:
+def log_run(record: RunRecord, backend: str, log_dir: Path) -> Path:
     """Log one run record to ``backend`` under ``log_dir``; return where it went
     (the TensorBoard run folder, or the MLflow store)."""
     check_backend(backend)
@@ -94,35 +77,36 @@ def log_run(record: Mapping[str, Any], backend: str, log_dir: Path) -> Path:
     return _mlflow(record, Path(log_dir))
 
 
-def curve_points(record: Mapping[str, Any]) -> Iterator[tuple[str, float, int]]:
+def curve_points(record: RunRecord) -> Iterator[tuple[str, float, int]]:
     """(name, value, step) of every logged loss of the record's loss curve."""
-    for point in record.get("loss_curve") or []:
+    for point in record.loss_curve or []:
         for key in LOSS_KEYS:
             if point.get(key) is not None:
                 yield f"train/{key}", float(point[key]), int(point["step"])
 
 
-def metric_points(record: Mapping[str, Any]) -> Iterator[tuple[str, float, int]]:
+def metric_points(record: RunRecord) -> Iterator[tuple[str, float, int]]:
     """(name, value, step) of the dev and test metrics, at the curve's last step."""
-    curve = record.get("loss_curve") or []
+    curve = record.loss_curve or []
     step = int(curve[-1]["step"]) if curve else 0
     for split in ("dev", "test"):
-        for metric, value in (record.get("metrics", {}).get(split) or {}).items():
+        for metric, value in (record.metrics.get(split) or {}).items():
             if value is not None:
                 yield f"{split}/{metric}", float(value), step
 
 
-def _tensorboard(record: Mapping[str, Any], log_dir: Path) -> Path:
+def _tensorboard(record: RunRecord, log_dir: Path) -> Path:
     from torch.utils.tensorboard import SummaryWriter
 
-    run_dir = log_dir / Cell(**record["cell"]).label()
+    run_dir = log_dir / record.cell.label()
     if run_dir.is_dir():  # the cell was rerun: its old events go, as its old run file did
         shutil.rmtree(run_dir)
     writer = SummaryWriter(log_dir=str(run_dir))
     try:
         for name, value, step in (*curve_points(record), *metric_points(record)):
             writer.add_scalar(name, value, step)
-        writer.add_text("config", f"```\n{json.dumps(record.get('config'), indent=2)}\n```")
+        config = json.dumps(dataclasses.asdict(record.config), indent=2)
+        writer.add_text("config", f"```\n{config}\n```")
     finally:
         writer.close()
     return run_dir
@@ -148,11 +132,11 @@ def mlflow_uri(log_dir: Path) -> str:
     return (Path(log_dir) / "mlruns").resolve().as_uri()
 
 
-def _mlflow(record: Mapping[str, Any], log_dir: Path) -> Path:
+def _mlflow(record: RunRecord, log_dir: Path) -> Path:
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
-    cell = Cell(**record["cell"])
+    cell = record.cell
     with _file_store_allowed():
         client = MlflowClient(tracking_uri=mlflow_uri(log_dir))
         name = f"lmmtc-bench/{cell.profile}"
@@ -164,7 +148,7 @@ def _mlflow(record: Mapping[str, Any], log_dir: Path) -> Path:
             client.delete_run(old.info.run_id)  # the cell was rerun
         tags = {f"lmmtc.{key}": str(value) for key, value in vars(cell).items()}
         tags["lmmtc.cell"] = cell.label()
-        tags["lmmtc.data"] = "synthetic" if record["dataset"].get("synthetic") else "real"
+        tags["lmmtc.data"] = "synthetic" if record.dataset.synthetic else "real"
         run = client.create_run(experiment_id, run_name=cell.label(), tags=tags)
         now = int(time.time() * 1000)
         metrics = [
@@ -173,7 +157,7 @@ def _mlflow(record: Mapping[str, Any], log_dir: Path) -> Path:
         ]
         params = [
             Param(key, json.dumps(value)[:6000])
-            for key, value in sorted((record.get("config") or {}).get("params", {}).items())
+            for key, value in sorted(record.config.params.items())
         ]
         for start in range(0, max(len(metrics), 1), MLFLOW_BATCH):
             client.log_batch(
@@ -191,26 +175,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Log existing run files (loss curves and metrics) to TensorBoard or MLflow.",
     )
     parser.add_argument("--backend", dest="track", required=True, choices=BACKENDS)
-    parser.add_argument("--results-dir", type=Path, help="default: the runner's (results/)")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path(DEFAULT_RESULTS),
+        help="default: $LMMTC_RESULTS_DIR or the checkout's results/",
+    )
     parser.add_argument("--profile", help="only this profile's run files")
     parser.add_argument(
         "--log-dir", dest="track_dir", type=Path, help="default <results-dir>/tracking/<backend>"
     )
     args = parser.parse_args(argv)
-    if args.results_dir is None:
-        from benchmarks.run import DEFAULT_RESULTS  # not at the top: run.py imports this module
-
-        args.results_dir = Path(DEFAULT_RESULTS)
+    log_dir = Path(args.track_dir or args.results_dir / "tracking" / args.track)
     try:
         check_backend(args.track)
     except TrackingUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     count = 0
-    for record in iter_runs(args.results_dir, args.profile):
-        log_run(record, args.track, track_dir(args))
+    for record in iter_records(args.results_dir, args.profile):
+        log_run(record, args.track, log_dir)
         count += 1
-    print(f"logged {count} run files to {args.track} under {track_dir(args)}")
+    print(f"logged {count} run files to {args.track} under {log_dir}")
     return 0
 
 

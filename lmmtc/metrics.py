@@ -89,15 +89,63 @@ def precision_at_k(y_true: np.ndarray, scores: np.ndarray, k: int) -> float:
     return float(np.mean(hits / k)) if len(t) else 0.0
 
 
+def threshold(scores: np.ndarray, cutoff: float = THRESHOLD) -> np.ndarray:
+    """0/1 predictions: a label is predicted when its probability exceeds ``cutoff``
+    (eq. 6: strictly greater). The one decision rule of the suite: the harness and every
+    method's dev-epoch selection go through it (see :meth:`Metric.score`)."""
+    return (np.asarray(scores) > cutoff).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A named metric with its direction; ``uses_scores`` metrics take scores, not 0/1."""
+    """A metric and everything the suite needs to compute, compare and show it.
+
+    ``fn`` takes (y_true, y_pred) 0/1 matrices, or (y_true, scores) when ``uses_scores``;
+    values are fractions. ``scale`` and ``decimals`` give the display unit (percent with
+    2 decimals for the paper's percent metrics, a fraction with 4 for Hamming loss);
+    ``floor`` is the smallest difference, in display units, that the report calls a
+    real difference from the paper.
+    """
 
     name: str
+    label: str  # short column label in tables ("Mi-F1")
     fn: Callable[[np.ndarray, np.ndarray], float]
     higher_is_better: bool
     uses_scores: bool = False
     paper_name: str | None = None  # the column name in the paper's tables
+    scale: float = 100.0
+    decimals: int = 2
+    floor: float = 1.0
+    min_labels: int = 1  # a data set needs at least this many labels (P@k: k)
+
+    def score(self, y_true: np.ndarray, scores: np.ndarray, cutoff: float = THRESHOLD) -> float:
+        """The metric of probabilities ``scores`` (n, L): thresholded with
+        :func:`threshold` unless the metric ranks scores itself."""
+        return self.fn(y_true, scores if self.uses_scores else threshold(scores, cutoff))
+
+    def applies_to(self, num_labels: int) -> bool:
+        return num_labels >= self.min_labels
+
+    def display(self, value: float) -> float:
+        """A fraction in display units (percent, or the fraction itself)."""
+        return self.scale * value
+
+    def from_display(self, value: float) -> float:
+        """The inverse of :meth:`display`."""
+        return value / self.scale
+
+    def format(self, display_value: float | None) -> str:
+        """A display-unit value as the tables print it ("-" for none)."""
+        return "-" if display_value is None else f"{display_value:.{self.decimals}f}"
+
+    def format_diff(self, display_diff: float) -> str:
+        """A signed difference in display units."""
+        return f"{display_diff:+.{self.decimals}f}"
+
+    def improvement(self, a: float, b: float) -> float:
+        """How much better ``a`` is than ``b`` (positive: ``a`` is better), whatever the
+        metric's direction."""
+        return a - b if self.higher_is_better else b - a
 
 
 def _p_at(k: int) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -108,35 +156,45 @@ def _p_at(k: int) -> Callable[[np.ndarray, np.ndarray], float]:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("subset_accuracy", subset_accuracy, True, paper_name="accuracy"),
-        Metric("micro_f1", micro_f1, True, paper_name="micro_f1"),
-        Metric("micro_jaccard", micro_jaccard, True, paper_name="micro_jaccard"),
-        Metric("hamming_loss", hamming_loss, False, paper_name="hamming_loss"),
-        Metric("macro_f1", macro_f1, True),
-        Metric("p_at_1", _p_at(1), True, uses_scores=True),
-        Metric("p_at_3", _p_at(3), True, uses_scores=True),
+        Metric("subset_accuracy", "Acc", subset_accuracy, True, paper_name="accuracy"),
+        Metric("micro_f1", "Mi-F1", micro_f1, True, paper_name="micro_f1"),
+        Metric("micro_jaccard", "Mi-Jac", micro_jaccard, True, paper_name="micro_jaccard"),
+        Metric(
+            "hamming_loss",
+            "HL",
+            hamming_loss,
+            False,
+            paper_name="hamming_loss",
+            scale=1.0,
+            decimals=4,
+            floor=0.002,
+        ),
+        Metric("macro_f1", "Ma-F1", macro_f1, True),
+        Metric("p_at_1", "P@1", _p_at(1), True, uses_scores=True, min_labels=1),
+        Metric("p_at_3", "P@3", _p_at(3), True, uses_scores=True, min_labels=3),
     )
 }
 #: The four metrics of the paper's Table 2.
 PAPER_METRICS = ("subset_accuracy", "micro_f1", "micro_jaccard", "hamming_loss")
 
 
-def threshold(scores: np.ndarray, cutoff: float = THRESHOLD) -> np.ndarray:
-    """0/1 predictions: a label is predicted when its probability exceeds ``cutoff``."""
-    return (np.asarray(scores) > cutoff).astype(np.uint8)
+def get_metric(name: str) -> Metric:
+    """The metric called ``name``; an unknown name lists the known ones."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
 
 
 def evaluate(y_true: np.ndarray, scores: np.ndarray, cutoff: float = THRESHOLD) -> dict[str, float]:
-    """Every metric of :data:`METRICS` for probabilities ``scores`` (n, L)."""
+    """Every metric of :data:`METRICS` that applies, for probabilities ``scores`` (n, L)."""
     scores = np.asarray(scores, dtype=float)
     if scores.shape != np.asarray(y_true).shape:
         raise ValueError(f"scores {scores.shape} and labels {np.shape(y_true)} differ in shape")
     if not np.all(np.isfinite(scores)):
         raise ValueError("scores contain NaN or infinite values")
-    y_pred = threshold(scores, cutoff)
-    out = {}
-    for metric in METRICS.values():
-        if metric.uses_scores and scores.shape[1] < int(metric.name.rsplit("_", 1)[1]):
-            continue
-        out[metric.name] = metric.fn(y_true, scores if metric.uses_scores else y_pred)
-    return out
+    return {
+        metric.name: metric.score(y_true, scores, cutoff)
+        for metric in METRICS.values()
+        if metric.applies_to(scores.shape[1])
+    }

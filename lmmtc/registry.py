@@ -1,10 +1,16 @@
 """The method registry: names -> method classes, with did-you-mean errors.
 
 A method is any class with ``fit(train, dev, *, seed)`` and ``predict_scores(texts)``
-(see :class:`lmmtc.method.Method`). Built-in methods register themselves with
-:func:`register_method`; a method outside the suite is used by import path
-(``mypkg.mod:MyMethod``) or through the ``lmmtc_bench.methods`` entry point group,
-with no edit to the suite.
+(see :class:`lmmtc.method.Method`). Methods reach the registry in three ways, none of
+which edits this module:
+
+- an entry point of the ``lmmtc_bench.methods`` group naming a class
+  (``tfidf_lr = "mypkg.mod:TfidfLogReg"``) registers that class under its name;
+- an entry point of the same group naming a module (``builtin-baselines = "baselines"``)
+  is a *provider*: importing it registers its classes through :func:`register_method`.
+  The suite's own methods come in this way (``pyproject.toml``), exactly as an outside
+  package's would, so this core imports nothing from the packages around it;
+- an import path (``mypkg.mod:MyMethod``) given where a method name is expected.
 """
 
 from __future__ import annotations
@@ -12,13 +18,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from lmmtc.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "lmmtc_bench.methods"
-#: Modules whose import registers the suite's own methods.
-BUILTIN_MODULES = ("baselines", "lmmtc.transformers")
 
 
 @dataclass(frozen=True)
@@ -56,18 +60,33 @@ def register_method(name: str, *, family: str, description: str = "") -> Callabl
     return decorator
 
 
-def _load_builtins() -> None:
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+def _is_provider(entry_point: EntryPoint) -> bool:
+    """An entry point naming a module (no ``:attr``) registers methods when imported."""
+    return ":" not in entry_point.value
 
 
-def _entry_points() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+_providers_loaded = False
+
+
+def _load_providers() -> None:
+    """Import every provider module of the entry-point group, once per process."""
+    global _providers_loaded
+    if _providers_loaded:
+        return
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if _is_provider(entry_point):
+            entry_point.load()
+    _providers_loaded = True
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    """The class entry points of the group, by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if not _is_provider(ep)}
 
 
 def list_methods() -> list[MethodSpec]:
     """Every registered method, built-in and entry-point ones, sorted by name."""
-    _load_builtins()
+    _load_providers()
     for name in _entry_points():
         if name not in _REGISTRY:
             get_method(name)
@@ -106,7 +125,7 @@ def get_method(name: str) -> MethodSpec:
     """Look a method up by registered name, entry-point name or ``module:Class`` path."""
     if ":" in name:
         return _import_path(name)
-    _load_builtins()
+    _load_providers()
     if name in _REGISTRY:
         return _REGISTRY[name]
     eps = _entry_points()

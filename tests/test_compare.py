@@ -3,7 +3,6 @@ whose numbers are the run files' numbers."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import textwrap
 
@@ -11,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.compare import available_datasets, main
+from benchmarks.compare import CompareOptions, available_datasets, main
 from benchmarks.profiles import get_profile
-from benchmarks.runfiles import Cell
+from benchmarks.records import Cell
 
 METHOD = "cmppkg.m:Noisy"
 
@@ -131,8 +130,8 @@ def test_available_datasets_are_those_with_files_or_stand_ins(tmp_path):
     (tmp_path / "data" / "aapd").mkdir(parents=True)
     (tmp_path / "data" / "aapd" / "train.jsonl").write_text("")
     (tmp_path / "raw" / "toxic").mkdir(parents=True)
-    args = argparse.Namespace(
-        data_dir=tmp_path / "data", raw_dir=tmp_path / "raw", no_paper=False, dataset=["x/y"]
+    args = CompareOptions(
+        "m", data_dir=tmp_path / "data", raw_dir=tmp_path / "raw", datasets=["x/y"]
     )
     assert available_datasets(args, get_profile("cpu")) == ["aapd", "toxic", "x/y"]
     assert available_datasets(args, get_profile("smoke")) == [

@@ -8,10 +8,18 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks.launch import launch_parser, main, make_executor, plan_jobs
+from benchmarks.launch import main
+from benchmarks.options import parse_options
+from benchmarks.plan import plan_cells
 from benchmarks.profiles import get_profile
-from benchmarks.run import build_parser, plan_cells
-from benchmarks.runfiles import Cell
+from benchmarks.records import Cell
+from benchmarks.scaleout import make_executor, plan_jobs
+
+
+def launch_options(argv):
+    """The options ``python -m benchmarks.launch ARGV`` runs with."""
+    return parse_options(argv, default_launcher="local")
+
 
 pytest.importorskip("submitit")
 
@@ -57,16 +65,16 @@ def test_failed_job_is_reported_with_its_cell(tmp_path, dirs, capsys):
 def test_each_job_plans_exactly_its_cells(tmp_path, dirs):
     """Every planned cell is in exactly one job, and the runner given a job's command
     line plans exactly that job's cells (so no two jobs write the same run file)."""
-    args = launch_parser().parse_args(["--table", "3", "4", "--seeds", "1", "2", *dirs])
+    options = launch_options(["--table", "3", "4", "--seeds", "1", "2", *dirs])
     profile = get_profile("smoke")
-    planned = plan_cells(args, profile)
-    jobs = plan_jobs(planned, args, {})
+    planned = plan_cells(options, profile)
+    jobs = plan_jobs(planned, options, {})
     cells = [cell for job in jobs for cell in job.cells]
     assert sorted(cells, key=Cell.label) == sorted((p.cell for p in planned), key=Cell.label)
     assert len(cells) == len(set(cells))
     for job in jobs:
         assert "--no-report" in job.argv
-        job_cells = {p.cell for p in plan_cells(build_parser().parse_args(job.argv), profile)}
+        job_cells = {p.cell for p in plan_cells(parse_options(job.argv), profile)}
         assert job_cells == set(job.cells)
     variants = {cell.variant for job in jobs for cell in job.cells if cell.method == "lm_mlm"}
     assert variants == {"", "same"}
@@ -81,7 +89,7 @@ def test_slurm_options_reach_the_sbatch_script(tmp_path, dirs, monkeypatch):
     argv = ["--dataset", "reuters", "--method", "lm_mlm", "--launcher", "slurm", *dirs]
     argv += ["--partition", "gpu", "--gpus-per-node", "1", "--time", "90"]
     argv += ["--cpus-per-task", "8", "--mem-gb", "40", "--slurm-option", "account=lab"]
-    executor = make_executor(launch_parser().parse_args(argv))
+    executor = make_executor(launch_options(argv))
     script = executor._executor._make_submission_file_text("python -u -m x", "uid")
     for line in (
         "--partition=gpu",
@@ -95,6 +103,6 @@ def test_slurm_options_reach_the_sbatch_script(tmp_path, dirs, monkeypatch):
 
 
 def test_local_jobs_are_not_killed_by_submitits_two_minute_default(dirs):
-    args = launch_parser().parse_args(["--dataset", "x", "--method", "prior", *dirs])
-    assert args.launcher == "local"
-    assert make_executor(args)._executor.parameters["timeout_min"] == 7 * 24 * 60
+    options = launch_options(["--dataset", "x", "--method", "prior", *dirs])
+    assert options.launch.launcher == "local"
+    assert make_executor(options)._executor.parameters["timeout_min"] == 7 * 24 * 60

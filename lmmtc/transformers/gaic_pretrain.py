@@ -80,8 +80,8 @@ def pretrain(texts: Sequence[str], out_dir: str | Path, config: PretrainConfig) 
     from transformers import BertConfig, BertForMaskedLM
 
     from lmmtc.seeding import set_seed
-    from lmmtc.transformers.backbone import quiet_transformers
     from lmmtc.transformers.masking import text_mlm_view
+    from lmmtc.transformers.quiet import quiet_transformers
     from lmmtc.transformers.template import collate
     from lmmtc.transformers.trainer import linear_warmup_decay, make_optimizer
 

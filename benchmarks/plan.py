@@ -1,0 +1,187 @@
+"""Planning a run: which cells the options ask for, and which of them are not done yet.
+
+A cell is done when its run file exists, was made from the same data files (same
+sha256) and with the same parameters and row caps; anything else is a reason to (re)run
+it, which :func:`stale_reason` spells out for the user.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks import config as config_mod
+from benchmarks.experiments import Experiment, get_experiment
+from benchmarks.options import RunOptions
+from benchmarks.profiles import Profile
+from benchmarks.records import Cell, RecordError, read_record
+from lmmtc.data import MultiLabelDataset
+from lmmtc.registry import MethodSpec, get_method
+
+
+class PlanError(ValueError):
+    """The options do not say what to run."""
+
+
+@dataclass
+class Planned:
+    """A cell with everything needed to run it."""
+
+    cell: Cell
+    variant_params: dict[str, Any] = field(default_factory=dict)
+    saves: tuple[str, ...] = ()  # extra outputs its experiments need (attention maps)
+
+    def resolve(
+        self, profile: Profile, overrides: dict[str, Any] | None = None
+    ) -> tuple[MethodSpec, config_mod.ResolvedConfig]:
+        """The method and its merged config for this cell under ``profile``."""
+        spec = get_method(self.cell.method)
+        resolved = config_mod.resolve(
+            spec.name,
+            self.cell.dataset,
+            profile.name,
+            profile_subset=profile.subset,
+            variant_params=self.variant_params,
+            overrides=overrides,
+        )
+        return spec, resolved
+
+
+def selected_experiments(options: RunOptions) -> list[Experiment]:
+    return [get_experiment(name) for name in options.experiments]
+
+
+def dataset_key(name_or_path: str) -> str:
+    """The name a data set's cells are filed under (a folder's name for paths)."""
+    path = Path(name_or_path)
+    return path.name if path.is_dir() else name_or_path
+
+
+def plan_cells(options: RunOptions, profile: Profile) -> list[Planned]:
+    """The cells to consider, deduplicated, in a stable order."""
+    seeds = tuple(options.seeds or profile.seeds)
+    experiments = selected_experiments(options)
+    planned: dict[Cell, Planned] = {}
+    if experiments:
+        for experiment in experiments:
+            for cell in experiment.cells(profile.name, seeds):
+                if options.datasets and cell.dataset not in options.datasets:
+                    continue
+                if options.methods and cell.method not in options.methods:
+                    continue
+                if options.variants and (cell.variant or "default") not in options.variants:
+                    continue
+                entry = planned.setdefault(
+                    cell, Planned(cell, experiment.variant_params(cell.variant))
+                )
+                entry.saves = tuple(dict.fromkeys(entry.saves + experiment.saves))
+    else:
+        if not options.datasets or not options.methods:
+            raise PlanError(
+                "give --all, --experiment/--table/--figure, or both --dataset and "
+                "--method (see --help)"
+            )
+        for dataset in options.datasets:
+            for method in options.methods:
+                for seed in seeds:
+                    cell = Cell(profile.name, dataset_key(dataset), method, "", seed)
+                    planned[cell] = Planned(cell)
+    return list(planned.values())
+
+
+def planned_datasets(options: RunOptions, planned: Sequence[Planned]) -> list[str]:
+    """Every data set the run touches, including those of data-only experiments."""
+    names = [item.cell.dataset for item in planned]
+    for experiment in selected_experiments(options):
+        names += [d for d in experiment.datasets if not options.datasets or d in options.datasets]
+    return list(dict.fromkeys(names))
+
+
+#: Parameters that change how a cell is shown or scheduled, not what it computes: a
+#: different value does not make a run file stale.
+RESULT_NEUTRAL_PARAMS = frozenset({"progress", "num_threads", "eval_batch_size"})
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for each key whose JSON value differs (``<unset>`` where a side
+    lacks the key), leaving out :data:`RESULT_NEUTRAL_PARAMS`."""
+
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+    old, new = plain(old), plain(new)
+    unset = "<unset>"
+    return [
+        f"{prefix}{key}: {old.get(key, unset)!r} -> {new.get(key, unset)!r}"
+        for key in sorted(set(old) | set(new))
+        if key not in RESULT_NEUTRAL_PARAMS and old.get(key, unset) != new.get(key, unset)
+    ]
+
+
+def stale_reason(
+    path: Path,
+    dataset: MultiLabelDataset | None,
+    config: config_mod.ResolvedConfig | None = None,
+) -> str | None:
+    """Why a cell must (re)run, or None when its run file is done: it exists, was made from
+    the same data files (unchecked when ``dataset`` is None) and, when ``config`` is given,
+    with the same parameters and subsets (so an edited YAML or a new --set reruns the
+    cells it changes)."""
+    if not path.exists():
+        return "no run file"
+    try:
+        record = read_record(path)
+    except RecordError as err:
+        return f"unreadable run file ({err})"
+    if dataset is not None and record.dataset.hashes != dataset.hashes:
+        return "the data files changed"
+    if config is None:
+        return None
+    changed = config_changes(record.config.params, config.params)
+    changed += config_changes(record.config.subset, config.subset, prefix="subset.")
+    return f"its config changed ({'; '.join(changed)})" if changed else None
+
+
+def cell_reason(
+    item: Planned,
+    profile: Profile,
+    overrides: dict[str, Any],
+    path: Path,
+    dataset: MultiLabelDataset | None,
+) -> str | None:
+    """:func:`stale_reason` under the cell's current config; a config that does not
+    resolve is a reason to run (so that the run reports the error), never 'done'."""
+    try:
+        config = item.resolve(profile, overrides)[1]
+    except Exception as err:  # noqa: BLE001 - any resolution error, reported by the run
+        return f"its config does not resolve ({type(err).__name__}: {err})"
+    return stale_reason(path, dataset, config)
+
+
+def print_dry_run(planned: Sequence[Planned], options: RunOptions, profile: Profile) -> None:
+    """The planned cells with their state (to run, rerun and why, done) and rough cost."""
+    from benchmarks.estimate import estimate_seconds
+
+    total = 0.0
+    rows = []
+    for item in planned:
+        path = item.cell.path(options.results_dir)
+        state, why = "to run", ""
+        if path.exists() and not options.overwrite:
+            # data hashes are checked when the run loads the data; config changes here
+            reason = cell_reason(item, profile, options.overrides, path, None)
+            state, why = ("done", "") if reason is None else ("rerun", reason)
+        try:
+            seconds = estimate_seconds(item, profile, options.data_dir) if state != "done" else 0.0
+        except Exception:  # noqa: BLE001 - a config that does not resolve: no estimate
+            seconds = 0.0
+        total += seconds
+        rows.append((item.cell.label(), state, seconds, why))
+    for label, state, seconds, why in rows:
+        cost = f"~{seconds / 60:.1f} min" if seconds else ""
+        print(f"  {label:<60} {state:<7} {cost:<10} {why}".rstrip())
+    to_run = sum(state != "done" for _, state, _, _ in rows)
+    print(f"{len(rows)} cells, {to_run} to run, estimated {total / 60:.1f} min on this device")

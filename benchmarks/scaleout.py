@@ -1,0 +1,203 @@
+"""Scale-out with submitit: each planned cell becomes one job on Slurm or this machine.
+
+The parent plans the cells, prepares every data set once (conversion and synthetic
+generation are not safe to run from many jobs at once), writes the data records, and
+submits one job per cell that is not done. A job runs the runner's ``main`` on a
+command line restricted to its cell, with ``--no-report``; run files are one per cell
+and written atomically, so jobs share the results folder without clobbering each other.
+The parent waits, names each failed job with its log, and rebuilds the report once.
+Rerunning the same command submits only the cells still missing, so a cancelled array
+resumes. ``python -m benchmarks.launch`` is the runner with ``--launcher local``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.execute import DataCache, finish, write_data_records
+from benchmarks.options import (
+    DEFAULT_SLURM_MINUTES,
+    DEFAULT_SLURM_PARALLELISM,
+    LaunchOptions,
+    RunOptions,
+)
+from benchmarks.plan import Planned, cell_reason, dataset_key, planned_datasets
+from benchmarks.profiles import get_profile
+from benchmarks.records import Cell
+from benchmarks.summary import summary_table
+
+LOCAL_MINUTES = 7 * 24 * 60  # submitit's local default is 2 minutes: no limit in practice
+
+#: A job's entry point: the runner's ``main`` given the job's command line.
+JobMain = Callable[[list[str]], int]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submitted job: the runner's command line and the cells it runs."""
+
+    argv: tuple[str, ...]
+    cells: tuple[Cell, ...]
+
+    def label(self) -> str:
+        return ", ".join(cell.label() for cell in self.cells)
+
+
+def parallelism(launch: LaunchOptions) -> int:
+    """How many jobs may run at once."""
+    if launch.array_parallelism:
+        return launch.array_parallelism
+    if launch.launcher == "slurm":
+        return DEFAULT_SLURM_PARALLELISM
+    return max(1, (os.cpu_count() or 1) // max(1, launch.cpus_per_task))
+
+
+def executor_parameters(options: RunOptions) -> dict[str, Any]:
+    """submitit's parameters (generic ones apply everywhere; ``slurm_`` ones on Slurm)."""
+    launch = options.launch
+    params: dict[str, Any] = {
+        "name": f"lmmtc-{options.profile}",
+        "gpus_per_node": launch.gpus_per_node,
+        "cpus_per_task": launch.cpus_per_task,
+        "mem_gb": launch.mem_gb,
+        "slurm_array_parallelism": parallelism(launch),
+    }
+    default_minutes = DEFAULT_SLURM_MINUTES if launch.launcher == "slurm" else LOCAL_MINUTES
+    params["timeout_min"] = launch.time or default_minutes
+    if launch.partition:
+        params["slurm_partition"] = launch.partition
+    extra = dict(option.split("=", 1) for option in launch.slurm_options)
+    if extra:
+        params["slurm_additional_parameters"] = extra
+    return params
+
+
+def make_executor(options: RunOptions) -> Any:
+    """A submitit executor for ``options.launch.launcher``; a clear error without submitit."""
+    try:
+        import submitit
+    except ImportError:
+        raise SystemExit("error: --launcher needs submitit: pip install submitit") from None
+    log_dir = Path(options.launch.log_dir or Path(options.results_dir) / "launch_logs").resolve()
+    executor = submitit.AutoExecutor(folder=log_dir / "%j", cluster=options.launch.launcher)
+    executor.update_parameters(**executor_parameters(options))
+    return executor
+
+
+def cell_argv(cell: Cell, options: RunOptions, paths: Mapping[str, str]) -> list[str]:
+    """The runner's command line that plans exactly ``cell``."""
+    dataset = paths.get(cell.dataset, cell.dataset)
+    if Path(dataset).is_dir():
+        dataset = str(Path(dataset).resolve())
+    argv = [
+        "--dataset",
+        dataset,
+        "--method",
+        cell.method,
+        "--seeds",
+        str(cell.seed),
+        "--profile",
+        cell.profile,
+    ]
+    if options.experiments:
+        argv += ["--experiment", *options.experiments, "--variant", cell.variant or "default"]
+    for flag, folder in (
+        ("--data-dir", options.data_dir),
+        ("--raw-dir", options.raw_dir),
+        ("--results-dir", options.results_dir),
+    ):
+        argv += [flag, str(Path(folder).resolve())]
+    for text in options.set_texts:
+        argv += ["--set", text]
+    if options.overwrite:
+        argv.append("--overwrite")
+    if options.track.backend:
+        argv += ["--track", options.track.backend]
+        if options.track.directory:
+            argv += ["--track-dir", str(Path(options.track.directory).resolve())]
+    return [*argv, "--no-report"]
+
+
+def plan_jobs(
+    planned: Sequence[Planned], options: RunOptions, paths: Mapping[str, str]
+) -> list[Job]:
+    """Group the cells by the command line that runs them: one job per cell, never two
+    jobs writing the same run file."""
+    groups: dict[tuple[str, ...], list[Cell]] = {}
+    for item in planned:
+        argv = tuple(cell_argv(item.cell, options, paths))
+        groups.setdefault(argv, []).append(item.cell)
+    return [Job(argv, tuple(cells)) for argv, cells in groups.items()]
+
+
+def pending(planned: Sequence[Planned], options: RunOptions, data: DataCache) -> list[Planned]:
+    """The cells to submit: their data set is available and their run file is not fresh
+    (same data, same config; see ``plan.cell_reason``)."""
+    todo = []
+    for item in planned:
+        dataset = data.get(item.cell.dataset)
+        if dataset is None:
+            continue
+        path = item.cell.path(options.results_dir)
+        if options.overwrite or cell_reason(item, data.profile, options.overrides, path, dataset):
+            todo.append(item)
+    return todo
+
+
+def submit_and_wait(
+    executor: Any, jobs: Sequence[Job], options: RunOptions, job_main: JobMain
+) -> list[str]:
+    """Submit ``jobs`` (a Slurm array; locally in waves of ``parallelism``), wait for all,
+    and return one line per failed job naming its log."""
+    launch = options.launch
+    wave = len(jobs) if launch.launcher == "slurm" else parallelism(launch)
+    failures: list[str] = []
+    for start in range(0, len(jobs), max(1, wave)):
+        chunk = jobs[start : start + wave]
+        with executor.batch():
+            handles = [executor.submit(job_main, list(job.argv)) for job in chunk]
+        print(f"submitted {len(handles)} jobs: {', '.join(str(h.job_id) for h in handles)}")
+        for job, handle in zip(chunk, handles):
+            try:
+                status = handle.result()
+            except Exception as err:  # submitit: FailedJobError, UncompletedJobError
+                reason = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+                failures.append(f"{job.label()}: job {handle.job_id}: {reason}")
+                continue
+            if status != 0:
+                failures.append(
+                    f"{job.label()}: job {handle.job_id} exited with {status}; "
+                    f"log: {handle.paths.stdout}"
+                )
+    return failures
+
+
+def launch(planned: Sequence[Planned], options: RunOptions, job_main: JobMain) -> int:
+    """Run ``planned`` as submitit jobs, each calling ``job_main`` (the runner's main) on
+    its command line; 0 when every job succeeded, 1 otherwise."""
+    profile = get_profile(options.profile)
+    try:
+        executor = make_executor(options)
+    except (ValueError, RuntimeError) as err:  # no srun on this machine, ...
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    data = DataCache(options, profile)
+    write_data_records(planned_datasets(options, planned), data, options, profile)
+    jobs = plan_jobs(pending(planned, options, data), options, data.paths)
+    print(f"{len(planned)} cells planned, {sum(len(j.cells) for j in jobs)} to run")
+    failures = submit_and_wait(executor, jobs, options, job_main) if jobs else []
+    print(summary_table(options.results_dir, [item.cell for item in planned]))
+    return finish(options, data, failures, "jobs")
+
+
+def print_jobs(planned: Sequence[Planned], options: RunOptions) -> None:
+    """``--dry-run``: the jobs and the command line of each (data not touched)."""
+    jobs = plan_jobs(planned, options, {dataset_key(d): d for d in options.datasets})
+    for job in jobs:
+        print(f"  {job.label()}\n    python -m benchmarks.run {' '.join(job.argv)}")
+    print(f"{len(jobs)} jobs on {options.launch.launcher}: {executor_parameters(options)}")
