@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_prep.base import Built, Converter
+from data_prep.base import Built, Converter, Found, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, iter_lines, open_zip, read_zip_member
 
@@ -18,6 +18,16 @@ from data_prep.rawio import hash_inputs, iter_lines, open_zip, read_zip_member
 SPLITS = {"train": "train", "dev": "val", "test": "test"}
 FILES = tuple(f"{kind}_{suffix}" for suffix in SPLITS.values() for kind in ("text", "label"))
 SGM_URL = "https://github.com/lancopku/SGM"
+#: The SGM release: 53,840 / 1,000 / 1,000 lines per split and 54 labels (no sha256 known).
+RELEASE = Release(
+    rows={
+        f"{kind}_{suffix}": lines
+        for suffix, lines in {"train": 53840, "val": 1000, "test": 1000}.items()
+        for kind in ("text", "label")
+    },
+    unit="lines",
+    num_labels=54,
+)
 
 
 def read_raw(raw_dir: Path) -> tuple[dict[str, bytes], dict[str, str], list[Path]]:
@@ -69,7 +79,12 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
         name: [Record(f"{name}-{n}", text, labs) for n, text, labs in part]
         for name, part in rows.items()
     }
-    return Built(splits, labels, hash_inputs(raw_dir, inputs))
+    found = {
+        f"{kind}_{suffix}": Found(where[f"{kind}_{suffix}"], len(rows[name]))
+        for name, suffix in SPLITS.items()
+        for kind in ("text", "label")
+    }  # read_split has checked that text and label files have equal line counts
+    return Built(splits, labels, hash_inputs(raw_dir, inputs), found=found)
 
 
 CONVERTER = Converter(
@@ -91,4 +106,5 @@ CONVERTER = Converter(
     default_seed=None,
     version="1",
     build=build,
+    release=RELEASE,
 )

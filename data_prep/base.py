@@ -8,11 +8,16 @@ provenance is recorded the same way for all six data sets.
 
 from __future__ import annotations
 
+import hashlib
+import tarfile
+import warnings
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_prep.canonical import ConversionError, Record, write_dataset
+from data_prep.rawio import one_line
 
 
 @dataclass
@@ -23,6 +28,7 @@ class Built:
     labels: list[str]
     raw_files: dict[str, str]  # path relative to the raw dir -> sha256
     stats: dict[str, object] = field(default_factory=dict)
+    found: dict[str, Found] = field(default_factory=dict)  # release file -> what was read
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Converter:
     version: str
     build: BuildFn
     downloads: Sequence[Download] = ()
+    release: Release | None = None  # the public release's known sizes and hashes
 
     @property
     def module(self) -> str:
@@ -81,13 +88,19 @@ class Converter:
         out_dir: Path | str,
         split: str | None = None,
         seed: int | None = None,
+        allow_nonstandard: bool = False,
     ) -> Path:
-        """Convert the raw files in ``raw_dir`` into ``out_dir/<name>/`` and return that folder."""
+        """Convert the raw files in ``raw_dir`` into ``out_dir/<name>/`` and return that folder.
+
+        Raw files that differ from the public release (rows, sha256) are refused unless
+        ``allow_nonstandard``; then the conversion warns and stamps meta.json "nonstandard".
+        """
         raw_dir = Path(raw_dir)
         if not raw_dir.is_dir():
             raise ConversionError(f"{raw_dir}: folder missing. {self.how_to_get}")
         split, seed = self.resolve(split, seed)
         built = self.build(raw_dir, split, seed)
+        nonstandard = check_release(self, raw_dir, built, allow_nonstandard)
         meta = {
             "name": self.name,
             "description": self.description,
@@ -100,5 +113,118 @@ class Converter:
             "seed": seed,
             "raw_files_sha256": built.raw_files,
             "stats": built.stats,
+            "nonstandard": nonstandard,
         }
         return write_dataset(Path(out_dir) / self.name, built.splits, built.labels, meta)
+
+
+# ---------------------------------------------------------------- known public releases
+
+
+class NonstandardReleaseWarning(UserWarning):
+    """A conversion of raw files that differ from the public release (allowed by the user)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a converter read of one release file: where, how many rows, the bytes' sha256."""
+
+    where: str  # the path (or archive!member) to name in messages
+    rows: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    """Known facts of a data set's public release, so a cut or edited copy is not taken for it.
+
+    ``rows`` maps each release file (the key the converter's :class:`Found` uses) to its
+    row count; ``sha256`` holds the bytes' hash where the release is fixed (rows are the
+    only authority where it is not). ``num_labels`` is the label count the release gives;
+    ``archive`` names the download whose members are the release files (checked member by
+    member where the archive's own hash is unknown).
+    """
+
+    rows: Mapping[str, int]
+    unit: str = "rows"
+    sha256: Mapping[str, str] = field(default_factory=dict)
+    num_labels: int | None = None
+    archive: str | None = None
+
+    def differences(self, found: Mapping[str, Found], num_labels: int) -> dict[str, str]:
+        """Release file (or "labels") -> how what was read differs from the release."""
+        problems: dict[str, str] = {}
+        for key, rows in self.rows.items():
+            got = found.get(key)
+            if got is None:
+                problems[key] = f"not read, the public release has it ({rows:,} {self.unit})"
+            elif got.rows != rows:
+                problems[key] = f"{got.rows:,} {self.unit}, the public release has {rows:,}"
+            elif key in self.sha256 and got.sha256 != self.sha256[key]:
+                problems[key] = (
+                    f"sha256 {str(got.sha256)[:16]}... differs from the public release's "
+                    f"{self.sha256[key][:16]}... (same {rows:,} {self.unit})"
+                )
+        if self.num_labels is not None and num_labels != self.num_labels:
+            problems["labels"] = f"{num_labels} labels, the public release has {self.num_labels}"
+        return problems
+
+    def check_archive(self, path: Path) -> str | None:
+        """Why the archive at ``path`` is not the release, or None when every member matches.
+
+        For a download whose own hash is unknown (Reuters' UCI archive): the members named
+        in ``sha256`` must all be there, with those hashes.
+        """
+        wanted = set(self.sha256)
+        digests: dict[str, str] = {}
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                for member in tar:
+                    name = member.name.rsplit("/", 1)[-1]
+                    handle = tar.extractfile(member) if member.isfile() else None
+                    if name in wanted and handle is not None:
+                        digests[name] = hashlib.sha256(handle.read()).hexdigest()
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+            return f"not a complete tar archive ({one_line(err)})"
+        missing = sorted(wanted - set(digests))
+        if missing:
+            return f"{len(missing)} of the {len(wanted)} release files missing ({missing[0]}, ...)"
+        bad = sorted(name for name in wanted if digests[name] != self.sha256[name])
+        if bad:
+            return (
+                f"member {bad[0]} has sha256 {digests[bad[0]][:16]}..., the public release's is "
+                f"{self.sha256[bad[0]][:16]}... ({len(bad)} of {len(wanted)} members differ)"
+            )
+        return None
+
+
+def check_release(
+    conv: Converter, raw_dir: Path, built: Built, allow_nonstandard: bool
+) -> dict | None:
+    """None for the public release; else refuse, or (allowed) warn and return meta's stamp.
+
+    The error is one line: the first differing file, what it holds, what the release has,
+    and what to do. The stamp keeps every file's difference, keyed by release file.
+    """
+    if conv.release is None:
+        return None
+    problems = conv.release.differences(built.found, len(built.labels))
+    if not problems:
+        return None
+    key, detail = next(iter(problems.items()))
+    where = built.found[key].where if key in built.found else str(raw_dir)
+    more = f" (and {len(problems) - 1} more difference(s))" if len(problems) > 1 else ""
+    if not allow_nonstandard:
+        raise ConversionError(
+            f"{where}: {detail}{more}; this is not the public {conv.name} release: download "
+            f"it again, or pass --allow-nonstandard (allow_nonstandard=True) to convert a "
+            f"modified copy"
+        )
+    reason = "; ".join(f"{key}: {detail}" for key, detail in problems.items())
+    warnings.warn(
+        f"{conv.name}: converting a copy that differs from the public release ({reason}); "
+        f'meta.json records it under "nonstandard"',
+        NonstandardReleaseWarning,
+        stacklevel=3,
+    )
+    return {"reason": reason, "files": problems}

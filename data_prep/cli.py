@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from data_prep.base import Converter
+from data_prep.base import Converter, NonstandardReleaseWarning
 from data_prep.canonical import ConversionError
 from data_prep.download import BASE_URL_ENV, download
 from data_prep.registry import CONVERTERS
@@ -22,6 +23,10 @@ Output is deterministic: converting twice gives byte-identical files.
   python -m data_prep reuters --raw-dir raw/reuters --out data
   python -m data_prep goemotions --raw-dir raw/goemotions --out data --download
   python -m data_prep all --raw-dir raw --out data     # every raw/<name>/ that exists
+
+Raw files are checked against the public release (rows per file, sha256 where it is
+fixed); a cut or edited copy is refused unless --allow-nonstandard is given, which
+converts it with a warning and records how it differs in meta.json ("nonstandard").
 """
 
 
@@ -73,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fetch the raw files first (GoEmotions, Reuters only; others say where to get them)",
     )
+    parser.add_argument(
+        "--allow-nonstandard",
+        action="store_true",
+        help="convert raw files that differ from the public release (rows, sha256); "
+        'meta.json records how under "nonstandard"',
+    )
     return parser
 
 
@@ -80,8 +91,22 @@ def _convert_one(conv: Converter, raw_dir: Path, args: argparse.Namespace) -> Pa
     if args.download:
         for filename, digest in download(conv, raw_dir).items():
             print(f"{conv.name}: {raw_dir / filename} sha256 {digest}")
-    folder = conv.convert(raw_dir, args.out, split=args.split, seed=args.seed)
+    with warnings.catch_warnings():  # reported below on one line, from meta.json
+        warnings.simplefilter("ignore", NonstandardReleaseWarning)
+        folder = conv.convert(
+            raw_dir,
+            args.out,
+            split=args.split,
+            seed=args.seed,
+            allow_nonstandard=args.allow_nonstandard,
+        )
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("nonstandard"):
+        print(
+            f"{conv.name}: warning: not the public release ({meta['nonstandard']['reason']}); "
+            f'converted as asked, meta.json records it under "nonstandard"',
+            file=sys.stderr,
+        )
     counts = " / ".join(f"{k} {v:,}" for k, v in meta["counts"].items())
     print(f"{conv.name}: wrote {folder} ({counts}; {meta['num_labels']} labels)")
     return folder

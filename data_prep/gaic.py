@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter
+from data_prep.base import Built, Converter, Found, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, parse_label_ids, read_lines, require_file
 from data_prep.splits import three_way
@@ -27,6 +27,17 @@ ROUNDS = (
     ("r2", "round2/train.csv", 2),
 )
 LABELS = [str(i) for i in range(NUM_REGIONS)]
+#: The competition's training files (measured): lines and sha256 of each.
+RELEASE = Release(
+    rows={"track1_round1_train_20210222.csv": 10000, "round2/train.csv": 20000},
+    unit="lines",
+    sha256={
+        "track1_round1_train_20210222.csv": (
+            "f906ae729b853ebeaf8dbcb38a1ff9b43c53f60293979efa21eae7eed0c8d2c8"
+        ),
+        "round2/train.csv": "6d15ae23d488cc1d677bbd36c1f0a184aedfcc38b52b49b25a2796bc1ad5475c",
+    },
+)
 
 
 def read_round(path: Path, prefix: str, groups: int) -> list[Record]:
@@ -60,16 +71,20 @@ def read_round(path: Path, prefix: str, groups: int) -> list[Record]:
 def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     """Merge both rounds and split 8:1:1 with ``seed``."""
     assert seed is not None
-    records = [r for prefix, f, g in ROUNDS for r in read_round(raw_dir / f, prefix, g)]
+    rounds = {f: read_round(raw_dir / f, prefix, g) for prefix, f, g in ROUNDS}
+    records = [r for part in rounds.values() for r in part]
     n_part = round(len(records) / 10)
     train, dev, test = three_way(records, n_part, n_part, seed)
     empty = sum(1 for r in records if not r.labels)
     inputs = [raw_dir / f for _, f, _ in ROUNDS]
+    hashes = hash_inputs(raw_dir, inputs)
+    found = {f: Found(str(raw_dir / f), len(part), hashes[f]) for f, part in rounds.items()}
     return Built(
         {"train": train, "dev": dev, "test": test},
         LABELS,
-        hash_inputs(raw_dir, inputs),
+        hashes,
         {"rows": len(records), "rows_without_region_label": empty},
+        found,
     )
 
 
@@ -98,4 +113,5 @@ CONVERTER = Converter(
     default_seed=0,
     version="1",
     build=build,
+    release=RELEASE,
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter, Download
+from data_prep.base import Built, Converter, Download, Found, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, parse_label_ids, read_lines, require_file
 
@@ -26,6 +26,12 @@ SHA256 = {
     "test.tsv": "0587b2dd8b27b97352adbfc3fb083d46005c8946657fdc2b1ca8b1cc7f1f8be4",
     "emotions.txt": "45c3ef86782d2a4d7fedcd6d8c111aa0d0e94720689bd164fac94fefb4495a89",
 }
+#: The public release (lines per file, measured; with SHA256): a cut or edited copy is refused.
+RELEASE = Release(
+    rows={"train.tsv": 43410, "dev.tsv": 5426, "test.tsv": 5427, "emotions.txt": 28},
+    unit="lines",
+    sha256=SHA256,
+)
 
 
 def read_label_names(path: Path) -> list[str]:
@@ -61,7 +67,10 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     names = read_label_names(raw_dir / LABEL_FILE)
     splits = {name: read_split(raw_dir / file, names) for name, file in FILES.items()}
     inputs = [raw_dir / LABEL_FILE, *(raw_dir / f for f in FILES.values())]
-    return Built(splits, names, hash_inputs(raw_dir, inputs))
+    hashes = hash_inputs(raw_dir, inputs)
+    rows = {LABEL_FILE: len(names), **{f: len(splits[name]) for name, f in FILES.items()}}
+    found = {f: Found(str(raw_dir / f), n, hashes[f]) for f, n in rows.items()}
+    return Built(splits, names, hashes, found=found)
 
 
 CONVERTER = Converter(
@@ -83,4 +92,5 @@ CONVERTER = Converter(
     version="1",
     build=build,
     downloads=tuple(Download(f"{BASE_URL}/{f}", f, SHA256[f]) for f in SHA256),
+    release=RELEASE,
 )

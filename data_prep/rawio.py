@@ -71,13 +71,18 @@ def hash_inputs(root: Path, paths: Sequence[Path]) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(paths)}
 
 
+def one_line(err: BaseException) -> str:
+    """An exception's text on one line (tarfile's "r:*" errors span several), or its type."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 def open_tar(path: Path) -> tarfile.TarFile:
     """Open a (gzip) tar archive, turning a broken or truncated archive into a ConversionError."""
     try:
         return tarfile.open(path, "r:*")
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise ConversionError(
-            f"{path}: cannot open the archive ({err}); expected a complete .tar.gz"
+            f"{path}: cannot open the archive ({one_line(err)}); expected a complete .tar.gz"
         ) from None
 
 
@@ -99,8 +104,7 @@ def read_tar_members(path: Path, wanted: set[str]) -> dict[str, bytes]:
                     found[name] = handle.read()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise ConversionError(
-            f"{path}: the archive is truncated or corrupt ({err or type(err).__name__}); "
-            f"download it again"
+            f"{path}: the archive is truncated or corrupt ({one_line(err)}); download it again"
         ) from None
     return found
 

@@ -31,6 +31,13 @@ def convert(
     out_dir: Path | str,
     split: str | None = None,
     seed: int | None = None,
+    allow_nonstandard: bool = False,
 ) -> Path:
-    """Convert data set ``name`` from ``raw_dir`` into ``out_dir/<name>/``; return that folder."""
-    return get_converter(name).convert(raw_dir, out_dir, split=split, seed=seed)
+    """Convert data set ``name`` from ``raw_dir`` into ``out_dir/<name>/``; return that folder.
+
+    Raw files that differ from the public release are refused unless ``allow_nonstandard``
+    (then meta.json's "nonstandard" says how they differ).
+    """
+    return get_converter(name).convert(
+        raw_dir, out_dir, split=split, seed=seed, allow_nonstandard=allow_nonstandard
+    )

@@ -7,6 +7,10 @@ album's comments joined with a space, keeping only CJK ideographs (U+3400-U+4DBF
 U+4E00-U+9FFF, U+F900-U+FAFF), ASCII letters, ASCII digits and whitespace; every run of
 other characters becomes one space and whitespace runs are collapsed to one space.
 Albums without tags or without any comment text are skipped and counted.
+
+The paper split follows LM-MTC's Table 1, which lists 5,020 training and 646 test
+documents: of the RMSC authors' 70% / 9% / 21% proportions (5,020 / 646 / 1,506 of 7,172
+albums) the 9% part is the test set and the 21% part the dev set, drawn with the seed.
 """
 
 from __future__ import annotations
@@ -18,13 +22,23 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter
+from data_prep.base import Built, Converter, Found, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, open_zip, read_zip_member, zip_member_name
 from data_prep.splits import fraction_count, three_way
 
 ARCHIVE = "data.zip"
 URL = "https://github.com/lancopku/RMSC"
+#: The public release: 7,172 album files, 22 styles (no sha256 known: rows are the check).
+ALBUMS = 7172
+RELEASE = Release(rows={"albums": ALBUMS}, unit="album .json files", num_labels=22)
+#: LM-MTC's Table 1: 5,020 train and 646 test albums of the 7,172; dev is the rest (1,506).
+PAPER_TRAIN, PAPER_TEST = 5020, 646
+PAPER_SPLIT_RULE = (
+    "albums sorted by file name, split with the seed by sklearn train_test_split as in "
+    "LM-MTC's Table 1: test = round(646/7172 of them) held out first (646 of 7,172, 9%), "
+    "train = round(5020/7172) (5,020, 70%), dev = the rest (1,506, 21%)"
+)
 _DROP = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z0-9\s]+")
 _SPACE = re.compile(r"\s+")
 
@@ -92,7 +106,7 @@ def parse_album(name: str, where: str, data: bytes) -> tuple[str, tuple[str, ...
 
 
 def build(raw_dir: Path, split: str, seed: int | None) -> Built:
-    """Parse every album and split 70/9/21 over the sorted file names with ``seed``."""
+    """Parse every album; split train 70% / dev 21% / test 9% (Table 1) with ``seed``."""
     assert seed is not None
     items, inputs = read_raw(raw_dir)
     records, no_tags, no_comments = [], 0, 0
@@ -107,8 +121,8 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     if len(records) < 3:
         raise ConversionError(f"{raw_dir}: only {len(records)} usable albums; expected thousands")
     n = len(records)
-    n_dev = fraction_count(n, 0.09)
-    n_test = max(1, n - fraction_count(n, 0.70) - n_dev)
+    n_test = fraction_count(n, PAPER_TEST / ALBUMS)
+    n_dev = max(1, n - fraction_count(n, PAPER_TRAIN / ALBUMS) - n_test)
     train, dev, test = three_way(records, n_dev, n_test, seed)
     labels = sorted({t for r in records for t in r.labels})
     raw_files = hash_inputs(raw_dir, inputs)
@@ -119,7 +133,9 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
             )
         }
     stats = {"albums": len(items), "skipped_no_tags": no_tags, "skipped_no_comments": no_comments}
-    return Built({"train": train, "dev": dev, "test": test}, labels, raw_files, stats)
+    where = raw_dir / ARCHIVE if inputs == [raw_dir / ARCHIVE] else raw_dir
+    found = {"albums": Found(str(where), len(items))}
+    return Built({"train": train, "dev": dev, "test": test}, labels, raw_files, stats, found)
 
 
 def _combined(hashes: dict[str, str]) -> str:
@@ -137,14 +153,10 @@ CONVERTER = Converter(
         f"Download data.zip from {URL} (the data link in its README) and put it, or its "
         "extracted album .json files, into the raw folder rmsc/."
     ),
-    split_rules={
-        "paper": (
-            "albums sorted by file name, split with the seed by sklearn train_test_split: "
-            "train = round(70%), dev = round(9%), test = the rest (about 21%)"
-        ),
-    },
+    split_rules={"paper": PAPER_SPLIT_RULE},
     default_split="paper",
     default_seed=1,
-    version="1",
+    version="2",
     build=build,
+    release=RELEASE,
 )

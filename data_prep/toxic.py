@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter
+from data_prep.base import Built, Converter, Found, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, require_file
 from data_prep.splits import carve_dev, hold_out
@@ -24,6 +24,8 @@ LABELS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate
 HEADER = ["id", "comment_text", *LABELS]
 TEST_FRACTION = 0.3
 URL = "https://www.kaggle.com/c/jigsaw-toxic-comment-classification-challenge/data"
+#: The Kaggle release: 159,571 comments in train.csv (no sha256 known: rows are the check).
+RELEASE = Release(rows={FILE: 159571}, unit="rows")
 
 
 def read_rows(path: Path) -> tuple[list[Record], int]:
@@ -75,6 +77,7 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
         list(LABELS),
         hash_inputs(raw_dir, [path]),
         stats,
+        {FILE: Found(str(path), rows)},
     )
 
 
@@ -99,4 +102,5 @@ CONVERTER = Converter(
     default_seed=0,
     version="1",
     build=build,
+    release=RELEASE,
 )

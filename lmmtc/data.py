@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,10 @@ CONVERTER_HINTS = {
 
 class DataError(ValueError):
     """A data set folder is missing, malformed or does not match its meta.json."""
+
+
+class DataWarning(UserWarning):
+    """A loaded data set is usable but suspicious (texts repeated across splits, ...)."""
 
 
 @dataclass
@@ -74,6 +80,7 @@ class MultiLabelDataset:
     meta: dict = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     dev_carved: bool = False
+    warnings: list[str] = field(default_factory=list)  # one line each, also warned (DataWarning)
 
     @property
     def synthetic(self) -> bool:
@@ -134,7 +141,7 @@ def _sha256(path: Path) -> str:
 
 def _read_jsonl(path: Path, hint: str) -> list[dict]:
     records: list[dict] = []
-    with open(path, encoding="utf-8") as handle:
+    with _open_utf8(path, hint) as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -185,7 +192,8 @@ def _to_split(name: str, path: Path, records: list[dict], label_names: list[str]
 
 
 def _read_labels(path: Path, hint: str) -> list[str]:
-    names = [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines()]
+    with _open_utf8(path, hint) as handle:
+        names = [line.rstrip("\r\n") for line in handle]
     names = [name for name in names if name]
     if not names:
         raise DataError(f"{path}: no labels; expected one label name a line." + hint)
@@ -263,6 +271,7 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
         split: _to_split(split, folder / f"{split}.jsonl", recs, label_names, hint)
         for split, recs in raw.items()
     }
+    notes = _check_contents(folder, raw, meta, hint)
     dev_carved = "dev" not in splits
     if dev_carved:
         splits["train"], splits["dev"] = carve_dev(splits["train"])
@@ -276,4 +285,108 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
         meta=meta,
         hashes=hashes,
         dev_carved=dev_carved,
+        warnings=notes,
     )
+
+
+# ---------------------------------------------------------------- content checks
+
+
+@contextmanager
+def _open_utf8(path: Path, hint: str) -> Iterator[Iterator[str]]:
+    """The lines of ``path`` (with their ``\\n``), decoded as UTF-8 one at a time.
+
+    A line that is not UTF-8 is a DataError naming the file, line and byte offset
+    (``open(encoding="utf-8")`` would raise a bare UnicodeDecodeError naming neither).
+    """
+    yield _utf8_lines(path, path.read_bytes(), hint)
+
+
+def _utf8_lines(path: Path, data: bytes, hint: str) -> Iterator[str]:
+    offset = 0
+    for line_no, raw in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"{path}:{line_no}: not valid UTF-8 at byte offset {offset + err.start} "
+                f"(byte {raw[err.start : err.start + 1]!r}); expected UTF-8 text: re-save the "
+                f"file as UTF-8." + hint
+            ) from None
+        offset += len(raw)
+
+
+def _check_contents(folder: Path, raw: dict[str, list[dict]], meta: dict, hint: str) -> list[str]:
+    """Refuse repeated ids and a data set without positive labels; return the warnings.
+
+    An id in two places (one split, or train/dev/test) is an error: the same document in
+    train and test leaks it into evaluation. Texts repeated across splits are only warned
+    about (real data sets have a few); every warning is also issued as a DataWarning.
+    """
+    _check_ids(folder, raw, hint)
+    if not any(record["labels"] for records in raw.values() for record in records):
+        files = ", ".join(f"{split}.jsonl" for split in raw)
+        raise DataError(
+            f"{folder}: no record of {files} has a positive label; expected at least one "
+            f"(without any, predicting nothing scores subset accuracy 1.0): check the "
+            f"'labels' fields." + hint
+        )
+    notes = []
+    if "test" in raw and not any(record["labels"] for record in raw["test"]):
+        notes.append(
+            f"{folder / 'test.jsonl'}: no test record has a positive label; predicting nothing "
+            f"scores subset accuracy 1.0 on it"
+        )
+    repeated = _repeated_texts(raw)
+    if repeated:
+        notes.append(
+            f"{folder}: texts repeated across splits ({'; '.join(repeated)}); identical "
+            f"documents in two splits can inflate test scores: deduplicate them if that is "
+            f"not intended"
+        )
+    nonstandard = meta.get("nonstandard")
+    if isinstance(nonstandard, dict):
+        notes.append(
+            f"{folder}: converted from raw files that differ from the public release "
+            f"({nonstandard.get('reason')}); results do not reproduce the paper's data"
+        )
+    for note in notes:
+        warnings.warn(note, DataWarning, stacklevel=3)
+    return notes
+
+
+def _check_ids(folder: Path, raw: dict[str, list[dict]], hint: str) -> None:
+    """A DataError at the first id seen twice, within a split or across splits."""
+    first: dict[str, tuple[str, int]] = {}  # id -> (file, line) where it was first seen
+    for split in SPLITS:
+        for record in raw.get(split, []):
+            key = str(record["id"])
+            here = (f"{split}.jsonl", record["_line"])
+            if key in first:
+                where, line = first[key]
+                pair = f"{Path(where).stem}/{split}"
+                leak = "" if where == here[0] else f" (a possible {pair} leak)"
+                raise DataError(
+                    f"{folder / here[0]}:{here[1]}: id {key!r} is also at {where}:{line}{leak}; "
+                    f"expected every id once across train, dev and test: remove or rename the "
+                    f"repeated record." + hint
+                )
+            first[key] = here
+
+
+def _repeated_texts(raw: dict[str, list[dict]]) -> list[str]:
+    """For each pair of splits, how many texts of the later one are in the earlier one."""
+    found = []
+    present = [split for split in SPLITS if split in raw]
+    for i, early in enumerate(present):
+        lines = {}
+        for record in raw[early]:
+            lines.setdefault(record["text"], record["_line"])
+        for late in present[i + 1 :]:
+            hits = [(r["_line"], lines[r["text"]]) for r in raw[late] if r["text"] in lines]
+            if hits:
+                found.append(
+                    f"{len(hits)} of {late}.jsonl also in {early}.jsonl, first "
+                    f"{late}.jsonl:{hits[0][0]} = {early}.jsonl:{hits[0][1]}"
+                )
+    return found

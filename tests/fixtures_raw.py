@@ -240,3 +240,22 @@ def write_toxic(folder: Path) -> Path:
     content = "\n".join(lines) + "\n"
     (folder / "train.csv").write_bytes(content.encode("utf-8"))
     return folder
+
+
+#: 22 style names, as many as the RMSC release has.
+RMSC_STYLES = [f"风格{i:02d}" for i in range(22)]
+
+
+def write_rmsc_release_sized(folder: Path, albums: int = 7172) -> Path:
+    """data.zip with ``albums`` tiny albums (default: the release's 7,172) over 22 styles.
+
+    Each album has one or two styles and a distinct one-comment text, so the release
+    check passes and the paper split's sizes can be checked exactly.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "data.zip", "w", zipfile.ZIP_STORED) as archive:
+        for i in range(albums):
+            tags = sorted({RMSC_STYLES[i % 22], RMSC_STYLES[(i * 7) % 22]})
+            album = rmsc_album(f"a{i}", tags, [f"第{i}张 好听"])
+            archive.writestr(f"data/{i:05d}.json", json.dumps(album, ensure_ascii=False))
+    return folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from data_prep.canonical import ConversionError, Record, write_dataset
 from data_prep.synthetic import SyntheticConfig, generate, write_synthetic
-from lmmtc.data import DataError, carve_dev, load_dataset
+from lmmtc.data import DataError, DataWarning, carve_dev, load_dataset
 
 LABELS = ["a", "b", "c"]
 
@@ -119,7 +120,8 @@ def test_user_folder_needs_only_jsonl(tmp_path):
     ]
     (folder / "train.jsonl").write_text("\n".join(lines) + "\n")
     (folder / "test.jsonl").write_text(lines[0] + "\n")
-    data = load_dataset(folder)
+    with pytest.warns(DataWarning, match="texts repeated across splits"):
+        data = load_dataset(folder)
     assert data.label_names == ["x", "y"]  # sorted union
     assert data.dev_carved and len(data.dev) == 2 and len(data.train) == 18
     assert not set(data.dev.texts) & set(data.train.texts)
@@ -165,3 +167,119 @@ def test_synthetic_is_deterministic_stamped_and_correlated(tmp_path):
     other_cluster = [corr[i, j] for i in range(6) for j in range(6) if i < j and i % 2 != j % 2]
     assert min(same_cluster) > 0.3 > max(other_cluster)
     assert data.train.labels.sum(axis=1).min() >= 1
+
+
+# ---------------------------------------------------------------- content checks
+
+
+def _line(id_: str, text: str, labels: list[str]) -> str:
+    return json.dumps({"id": id_, "text": text, "labels": labels})
+
+
+GOOD = {
+    "train": [_line("t1", "alpha", ["a"]), _line("t2", "beta", ["b"])],
+    "dev": [_line("d1", "gamma", ["a"])],
+    "test": [_line("s1", "delta", ["b"]), _line("s2", "epsilon", [])],
+}
+
+
+def _write_user(folder: Path, changes: dict[str, list[str] | bytes]) -> Path:
+    """A user folder (no meta.json, so no hash check) from GOOD with some splits replaced."""
+    folder.mkdir()
+    (folder / "labels.txt").write_text("a\nb\n")
+    for split, lines in {**GOOD, **changes}.items():
+        path = folder / ("labels.txt" if split == "labels" else f"{split}.jsonl")
+        data = lines if isinstance(lines, bytes) else ("\n".join(lines) + "\n").encode()
+        path.write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"train": [_line("t1", "alpha", ["a"]), _line("t1", "beta", ["b"])]},
+            r"/train\.jsonl:2: id 't1' is also at train\.jsonl:1; expected every id once "
+            r"across train, dev and test: remove or rename the repeated record\. Recreate",
+        ),
+        (
+            {"test": [_line("s1", "delta", ["b"]), _line("t2", "other", [])]},
+            r"/test\.jsonl:2: id 't2' is also at train\.jsonl:2 \(a possible train/test leak\)",
+        ),
+        (
+            {"test": [_line("d1", "delta", ["b"])]},
+            r"/test\.jsonl:1: id 'd1' is also at dev\.jsonl:1 \(a possible dev/test leak\)",
+        ),
+        (
+            {"dev": [_line("t2", "gamma", ["a"])]},
+            r"/dev\.jsonl:1: id 't2' is also at train\.jsonl:2 \(a possible train/dev leak\)",
+        ),
+        (
+            {
+                "train": ['{"text": "x", "labels": []}'],
+                "dev": ['{"text": "y", "labels": []}'],
+                "test": ['{"text": "z", "labels": []}'],
+            },
+            r"/mine: no record of train\.jsonl, dev\.jsonl, test\.jsonl has a positive label; "
+            r"expected at least one \(without any, predicting nothing scores subset accuracy "
+            r"1\.0\): check the 'labels' fields\.",
+        ),
+        (
+            {"test": (_line("s1", "ok", ["b"]) + "\n").encode() + b'{"text": "caf\xe9"}\n'},
+            r"/test\.jsonl:2: not valid UTF-8 at byte offset 57 \(byte b'\\xe9'\); expected "
+            r"UTF-8 text: re-save the file as UTF-8\.",
+        ),
+        (
+            {"labels": b"a\n\xff\n"},
+            r"/labels\.txt:2: not valid UTF-8 at byte offset 2 \(byte b'\\xff'\)",
+        ),
+    ],
+)
+def test_bad_contents_are_data_errors(changes, message, tmp_path):
+    folder = _write_user(tmp_path / "mine", changes)
+    with pytest.raises(DataError, match=message) as caught:
+        load_dataset(folder)
+    assert "\n" not in str(caught.value)
+
+
+def test_non_utf8_line_offset_is_exact(tmp_path):
+    """The offset in the message points at the bad byte of the file."""
+    data = (_line("s1", "ok", ["b"]) + "\n").encode() + b'{"text": "caf\xe9"}\n'
+    assert data[57:58] == b"\xe9"
+    folder = _write_user(tmp_path / "mine", {"test": data})
+    with pytest.raises(DataError, match="byte offset 57"):
+        load_dataset(folder)
+
+
+def test_clean_folder_loads_without_warnings(tmp_path):
+    folder = _write_user(tmp_path / "mine", {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_dataset(folder)
+    assert data.warnings == []
+
+
+def test_repeated_texts_are_counted_in_a_warning(tmp_path):
+    changes = {
+        "dev": [_line("d1", "alpha", ["a"]), _line("d2", "gamma", ["a"])],
+        "test": [_line("s1", "gamma", ["b"]), _line("s2", "alpha", []), _line("s3", "beta", [])],
+    }
+    folder = _write_user(tmp_path / "mine", changes)
+    with pytest.warns(DataWarning) as caught:
+        data = load_dataset(folder)
+    expected = (
+        f"{folder}: texts repeated across splits (1 of dev.jsonl also in train.jsonl, first "
+        "dev.jsonl:1 = train.jsonl:1; 2 of test.jsonl also in train.jsonl, first test.jsonl:2 "
+        "= train.jsonl:1; 2 of test.jsonl also in dev.jsonl, first test.jsonl:1 = dev.jsonl:2); "
+        "identical documents in two splits can inflate test scores: deduplicate them if that "
+        "is not intended"
+    )
+    assert data.warnings == [expected]
+    assert [str(w.message) for w in caught] == [expected]
+
+
+def test_test_split_without_positive_label_is_warned(tmp_path):
+    folder = _write_user(tmp_path / "mine", {"test": [_line("s1", "delta", [])]})
+    with pytest.warns(DataWarning, match=r"test\.jsonl: no test record has a positive label"):
+        data = load_dataset(folder)
+    assert len(data.warnings) == 1

@@ -22,6 +22,9 @@ WRITERS = {
     "toxic": fixtures_raw.write_toxic,
 }
 
+#: fixtures are not the public release: converted with allow_nonstandard=True, which warns
+pytestmark = pytest.mark.filterwarnings("ignore::data_prep.base.NonstandardReleaseWarning")
+
 
 def test_api_lists_the_six_converters():
     assert list(CONVERTERS) == ["gaic", "aapd", "reuters", "rmsc", "goemotions", "toxic"]
@@ -36,20 +39,23 @@ def test_api_lists_the_six_converters():
 @pytest.mark.parametrize("name", list(WRITERS))
 def test_deterministic_and_loadable(name, tmp_path):
     raw = WRITERS[name](tmp_path / "raw")
-    a = convert(name, raw, tmp_path / "a")
-    b = convert(name, raw, tmp_path / "b")
+    a = convert(name, raw, tmp_path / "a", allow_nonstandard=True)
+    b = convert(name, raw, tmp_path / "b", allow_nonstandard=True)
     files = sorted(p.name for p in a.iterdir())
     assert files == ["dev.jsonl", "labels.txt", "meta.json", "test.jsonl", "train.jsonl"]
     for file in files:
         assert (a / file).read_bytes() == (b / file).read_bytes(), file
-    convert(name, raw, tmp_path / "a")  # converting again in place replaces the folder
+    # converting again in place replaces the folder
+    convert(name, raw, tmp_path / "a", allow_nonstandard=True)
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [name]
     meta = json.loads((a / "meta.json").read_text())
     for key in ("name", "source", "converter", "converter_version", "converter_command",
                 "split", "seed", "raw_files_sha256", "language"):  # fmt: skip
         assert key in meta, key
     assert meta["source"]["url"].startswith("https://")
-    data = load_dataset(a)
+    with pytest.warns(UserWarning, match="differ from the public release"):  # DataWarning
+        data = load_dataset(a)
+    assert any("converted from raw files that differ" in note for note in data.warnings)
     assert data.name == name and data.label_names == (a / "labels.txt").read_text().split("\n")[:-1]
     assert len(data.train) == meta["counts"]["train"]
 
@@ -70,13 +76,14 @@ def test_help_explains_everything(capsys):
     assert stop.value.code == 0
     text = capsys.readouterr().out
     for word in (*CONVERTERS, "all", "--raw-dir", "--out", "--split", "--seed", "--download",
-                 "LMMTC_DOWNLOAD_BASE_URL", "ModApte"):  # fmt: skip
+                 "LMMTC_DOWNLOAD_BASE_URL", "ModApte", "--allow-nonstandard"):  # fmt: skip
         assert word in text, word
 
 
 def test_cli_converts_one(tmp_path, capsys):
     raw = fixtures_raw.write_aapd(tmp_path / "raw")
-    assert main(["aapd", "--raw-dir", str(raw), "--out", str(tmp_path / "data")]) == 0
+    args = ["aapd", "--raw-dir", str(raw), "--out", str(tmp_path / "data")]
+    assert main([*args, "--allow-nonstandard"]) == 0
     assert "aapd: wrote" in capsys.readouterr().out
     assert (tmp_path / "data" / "aapd" / "meta.json").exists()
 
@@ -85,7 +92,8 @@ def test_cli_all_converts_present_and_explains_missing(tmp_path, capsys):
     root = tmp_path / "raw"
     fixtures_raw.write_gaic(root / "gaic")
     fixtures_raw.write_goemotions(root / "goemotions")
-    code = main(["all", "--raw-dir", str(root), "--out", str(tmp_path / "data")])
+    code = main(["all", "--raw-dir", str(root), "--out", str(tmp_path / "data"),
+                 "--allow-nonstandard"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["gaic", "goemotions"]

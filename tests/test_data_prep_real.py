@@ -40,9 +40,15 @@ def test_goemotions(shared_raw, converted):
     raw = shared_raw("goemotions")
     data = converted("goemotions", raw)
     assert sizes(data) == (43410, 5426, 5427)
+    assert data.meta["nonstandard"] is None  # the public release, checked by rows and sha256
     assert data.label_names == (raw / "emotions.txt").read_text().split("\n")
     assert len(data.label_names) == 28
     assert data.train.labels.sum(axis=1).min() >= 1
+    # the published splits share a few short comments: warned about and counted, not refused
+    (note,) = [w for w in data.warnings if "texts repeated across splits" in w]
+    assert "43 of dev.jsonl also in train.jsonl" in note
+    assert "37 of test.jsonl also in train.jsonl" in note
+    assert "13 of test.jsonl also in dev.jsonl" in note
 
 
 def test_reuters_modapte(shared_raw, converted):
@@ -60,12 +66,14 @@ def test_reuters_modapte(shared_raw, converted):
 def test_reuters_paper_split(shared_raw, converted):
     data = converted("reuters", shared_raw("reuters"))
     assert sizes(data) == (7767, 864, 2158)  # 8,631 + 2,158 = 10,789
+    assert data.meta["nonstandard"] is None
     assert data.meta["split"]["name"] == "paper" and data.meta["seed"] == 0
 
 
 def test_gaic(shared_raw, converted):
     data = converted("gaic", shared_raw("gaic"))
     assert sizes(data) == (24000, 3000, 3000)
+    assert data.meta["nonstandard"] is None
     assert data.label_names == [str(i) for i in range(17)]
     assert data.meta["stats"] == {"rows": 30000, "rows_without_region_label": 10862}
     ids = data.train.ids + data.dev.ids + data.test.ids

@@ -10,6 +10,9 @@ from fixtures_raw import write_reuters
 from data_prep import ConversionError, convert
 from data_prep.reuters import parse_sgml
 
+#: fixtures are not the public release: converted with allow_nonstandard=True, which warns
+pytestmark = pytest.mark.filterwarnings("ignore::data_prep.base.NonstandardReleaseWarning")
+
 
 def read(folder):
     return {
@@ -19,7 +22,13 @@ def read(folder):
 
 
 def test_sgml_parsing_entities_latin1_and_fallbacks(tmp_path):
-    out = convert("reuters", write_reuters(tmp_path / "raw"), tmp_path / "data", split="standard")
+    out = convert(
+        "reuters",
+        write_reuters(tmp_path / "raw"),
+        tmp_path / "data",
+        split="standard",
+        allow_nonstandard=True,
+    )
     by_id = {r["id"]: r for part in read(out).values() for r in part}
     assert by_id["1"] == {
         "id": "1",
@@ -36,7 +45,13 @@ def test_sgml_parsing_entities_latin1_and_fallbacks(tmp_path):
 
 
 def test_standard_split_is_modapte(tmp_path):
-    out = convert("reuters", write_reuters(tmp_path / "raw"), tmp_path / "data", split="standard")
+    out = convert(
+        "reuters",
+        write_reuters(tmp_path / "raw"),
+        tmp_path / "data",
+        split="standard",
+        allow_nonstandard=True,
+    )
     recs = read(out)
     train_ids = {r["id"] for r in recs["train"] + recs["dev"]}
     assert train_ids == {"1", "3", *map(str, range(10, 20))}
@@ -55,7 +70,9 @@ def test_standard_split_is_modapte(tmp_path):
 
 
 def test_paper_split_pools_and_resplits(tmp_path):
-    out = convert("reuters", write_reuters(tmp_path / "raw"), tmp_path / "data")
+    out = convert(
+        "reuters", write_reuters(tmp_path / "raw"), tmp_path / "data", allow_nonstandard=True
+    )
     recs = read(out)
     assert [len(recs[s]) for s in ("train", "dev", "test")] == [14, 2, 4]  # 20 docs: 4 = 20*0.2
     meta = json.loads((out / "meta.json").read_text())
@@ -66,8 +83,13 @@ def test_paper_split_pools_and_resplits(tmp_path):
 
 
 def test_archive_gives_same_records_as_folder(tmp_path):
-    a = convert("reuters", write_reuters(tmp_path / "r1"), tmp_path / "d1")
-    b = convert("reuters", write_reuters(tmp_path / "r2", archive=True), tmp_path / "d2")
+    a = convert("reuters", write_reuters(tmp_path / "r1"), tmp_path / "d1", allow_nonstandard=True)
+    b = convert(
+        "reuters",
+        write_reuters(tmp_path / "r2", archive=True),
+        tmp_path / "d2",
+        allow_nonstandard=True,
+    )
     for name in ("train.jsonl", "dev.jsonl", "test.jsonl", "labels.txt"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
     assert list(json.loads((b / "meta.json").read_text())["raw_files_sha256"]) == [

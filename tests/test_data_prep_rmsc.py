@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from fixtures_raw import write_rmsc
+from fixtures_raw import write_rmsc, write_rmsc_release_sized
 
 from data_prep import ConversionError, convert
-from data_prep.rmsc import clean_text
+from data_prep.rmsc import CONVERTER, clean_text
+
+#: fixtures are not the public release: converted with allow_nonstandard=True, which warns
+pytestmark = pytest.mark.filterwarnings("ignore::data_prep.base.NonstandardReleaseWarning")
 
 
 def read(folder):
@@ -23,9 +26,12 @@ def test_clean_text_keeps_chinese_english_digits():
 
 
 def test_records_skips_and_split(tmp_path):
-    out = convert("rmsc", write_rmsc(tmp_path / "raw", zipped=True), tmp_path / "data")
+    out = convert(
+        "rmsc", write_rmsc(tmp_path / "raw", zipped=True), tmp_path / "data", allow_nonstandard=True
+    )
     recs = read(out)
-    assert [len(recs[s]) for s in ("train", "dev", "test")] == [7, 1, 2]  # 10 albums: 7/1/2
+    # 10 usable albums: test round(646/7172 * 10) = 1, train round(5020/7172 * 10) = 7, dev 2
+    assert [len(recs[s]) for s in ("train", "dev", "test")] == [7, 2, 1]
     by_id = {r["id"]: r for part in recs.values() for r in part}
     assert by_id["专辑A"] == {
         "id": "专辑A",
@@ -42,8 +48,10 @@ def test_records_skips_and_split(tmp_path):
 
 
 def test_folder_and_zip_agree(tmp_path):
-    a = convert("rmsc", write_rmsc(tmp_path / "r1"), tmp_path / "d1")
-    b = convert("rmsc", write_rmsc(tmp_path / "r2", zipped=True), tmp_path / "d2")
+    a = convert("rmsc", write_rmsc(tmp_path / "r1"), tmp_path / "d1", allow_nonstandard=True)
+    b = convert(
+        "rmsc", write_rmsc(tmp_path / "r2", zipped=True), tmp_path / "d2", allow_nonstandard=True
+    )
     for name in ("train.jsonl", "dev.jsonl", "test.jsonl", "labels.txt"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
 
@@ -66,3 +74,32 @@ def test_no_albums(tmp_path):
     (tmp_path / "raw").mkdir()
     with pytest.raises(ConversionError, match=r"no data\.zip and no album \.json files"):
         convert("rmsc", tmp_path / "raw", tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def release_sized(tmp_path_factory):
+    """A data.zip of 7,172 tiny albums over 22 styles: the release's size, so no flag needed."""
+    return write_rmsc_release_sized(tmp_path_factory.mktemp("rmsc") / "raw")
+
+
+def test_paper_split_is_table_1(release_sized, tmp_path):
+    """Table 1: 5,020 train and 646 test; the remaining 1,506 (21%) are dev."""
+    out = convert("rmsc", release_sized, tmp_path / "data")
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["counts"] == {"train": 5020, "dev": 1506, "test": 646}
+    assert meta["nonstandard"] is None and meta["num_labels"] == 22
+    assert meta["converter_version"] == "2"
+    rule = CONVERTER.split_rules["paper"]
+    assert meta["split"]["rule"] == rule
+    assert "646 of 7,172" in rule and "5,020" in rule and "dev = the rest (1,506" in rule
+    ids = [r["id"] for part in read(out).values() for r in part]
+    assert len(set(ids)) == 7172
+
+
+def test_paper_split_is_seeded(release_sized, tmp_path):
+    test_ids = {}
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        out = convert("rmsc", release_sized, tmp_path / name, seed=seed)
+        test_ids[name] = [r["id"] for r in read(out)["test"]]
+    assert test_ids["a"] == test_ids["b"] and len(test_ids["c"]) == 646
+    assert test_ids["a"] != test_ids["c"]
