@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.experiments import EXPERIMENTS
+from benchmarks.experiments import EXPERIMENTS, PAPER_DATASETS
 from benchmarks.paths import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS
 from benchmarks.plan import dataset_key
 from benchmarks.profiles import PROFILES, Profile, get_profile
@@ -37,7 +37,6 @@ from benchmarks.tables import (
     to_markdown,
     write_table,
 )
-from benchmarks.tasks import PAPER_TASKS
 from lmmtc.metrics import METRICS, PAPER_METRICS
 
 #: The experiments whose paper rows the comparison shows, with the label of their source.
@@ -144,7 +143,7 @@ def available_datasets(options: CompareOptions, profile: Profile) -> list[str]:
     synthetic sets in), then the ``--dataset`` entries, without repeats."""
     names: list[str] = []
     if not options.no_paper:
-        for name in PAPER_TASKS:
+        for name in PAPER_DATASETS:
             converted = (options.data_dir / name / "train.jsonl").exists()
             raw = (options.raw_dir / name).is_dir()
             if converted or raw or profile.synthetic_fallback:

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.profiles import Profile
-from benchmarks.tasks import PAPER_TASKS
+from data_prep.registry import DATASETS
 
 
 def _train_rows(dataset: str, data_dir: Path) -> int:
     meta = Path(data_dir) / dataset / "meta.json"
     if meta.exists():
         return int(json.loads(meta.read_text(encoding="utf-8"))["counts"]["train"])
-    task = PAPER_TASKS.get(dataset)
-    return task.paper_train if task else 1000
+    spec = DATASETS.get(dataset)
+    return spec.paper.train if spec and spec.paper else 1000
 
 
 def estimate_seconds(item: Any, profile: Profile, data_dir: Path) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from benchmarks.records import (
 )
 from benchmarks.tasks import DatasetUnavailable, prepare_dataset
 from benchmarks.tracking import log_run_safely
-from lmmtc.data import DataError, MultiLabelDataset
+from data_prep.base import NonstandardReleaseWarning
+from data_prep.canonical import ConversionError
+from lmmtc.data import DataError, DataWarning, MultiLabelDataset
 from lmmtc.distributed import is_main_process
 
 
@@ -41,16 +44,22 @@ class DataCache:
         if name in self.missing:
             return None
         try:
-            dataset = prepare_dataset(
-                self.paths.get(name, name),
-                data_dir=self.options.data_dir,
-                raw_dir=self.options.raw_dir,
-                synthetic_fallback=self.profile.synthetic_fallback,
-            )
-        except (DatasetUnavailable, DataError) as err:
+            with warnings.catch_warnings():  # printed below, once, as one line each
+                warnings.simplefilter("ignore", DataWarning)
+                warnings.simplefilter("ignore", NonstandardReleaseWarning)
+                dataset = prepare_dataset(
+                    self.paths.get(name, name),
+                    data_dir=self.options.data_dir,
+                    raw_dir=self.options.raw_dir,
+                    synthetic_fallback=self.profile.synthetic_fallback,
+                    allow_nonstandard=self.options.allow_nonstandard,
+                )
+        except (DatasetUnavailable, DataError, ConversionError) as err:
             self.missing[name] = str(err)
             tqdm.write(f"skipped data set {name}: {err}")
             return None
+        for note in dataset.warnings:
+            tqdm.write(f"warning: {note}")
         self.loaded[name] = dataset
         return dataset
 

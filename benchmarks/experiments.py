@@ -14,11 +14,12 @@ from typing import Any
 
 from benchmarks import figures, tables
 from benchmarks.records import Cell
-from benchmarks.reference import Reference
+from benchmarks.reference import Reference, Table1Reference
+from data_prep.registry import paper_datasets
 from lmmtc.metrics import PAPER_METRICS
 from lmmtc.suggest import did_you_mean
 
-PAPER_DATASETS = ("gaic", "aapd", "reuters", "rmsc", "goemotions", "toxic")
+PAPER_DATASETS = paper_datasets()  # Table 1's data sets, from their declarations
 TRANSFORMERS = ("bert", "bert_mlm", "lm", "lm_mlm")
 
 TableBuilder = Callable[["Experiment", "tables.RunIndex"], "tables.Table"]
@@ -84,7 +85,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "table1",
             "Table 1: data set statistics",
             datasets=PAPER_DATASETS,
-            reference=Reference("table1_datasets.csv"),
+            reference=Table1Reference(),
             table=tables.data_table,
             notes=(
                 "tokens: whitespace words, each CJK character one token; dev: the converter's "

@@ -64,6 +64,7 @@ class RunOptions:
     data_dir: Path = Path(DEFAULT_DATA)
     raw_dir: Path = Path(DEFAULT_RAW)
     results_dir: Path = Path(DEFAULT_RESULTS)
+    allow_nonstandard: bool = False
     overwrite: bool = False
     dry_run: bool = False
     list: bool = False
@@ -144,6 +145,12 @@ def build_parser(default_launcher: str | None = None) -> argparse.ArgumentParser
         help="raw files, one folder per data set (e.g. ../shared/data/raw)",
     )
     where.add_argument("--results-dir", type=Path, default=Path(DEFAULT_RESULTS))
+    where.add_argument(
+        "--allow-nonstandard",
+        action="store_true",
+        help="convert raw files that differ from the public release (rows, sha256); the "
+        "data and every run file are stamped nonstandard",
+    )
     how = parser.add_argument_group("how")
     how.add_argument("--overwrite", action="store_true", help="redo cells that have a run file")
     how.add_argument("--dry-run", action="store_true", help="list the planned cells; run nothing")
@@ -232,6 +239,7 @@ def options_from_namespace(args: argparse.Namespace) -> RunOptions:
         data_dir=Path(args.data_dir),
         raw_dir=Path(args.raw_dir),
         results_dir=Path(args.results_dir),
+        allow_nonstandard=args.allow_nonstandard,
         overwrite=args.overwrite,
         dry_run=args.dry_run,
         list=args.list,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data_prep.registry import DATASETS
 from lmmtc.metrics import METRICS
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -29,15 +30,8 @@ PAPER_MODELS = {
     "CNN": "cnn",
     "CNN-RNN": "cnn_rnn",
 }
-#: Paper data set names -> suite names.
-PAPER_DATASETS = {
-    "GAIC": "gaic",
-    "AAPD": "aapd",
-    "Reuters-21578": "reuters",
-    "RMSC": "rmsc",
-    "Emotion": "goemotions",
-    "Toxic": "toxic",
-}
+#: Paper data set names -> suite names (from the data set declarations).
+PAPER_DATASETS = {spec.paper.name: name for name, spec in DATASETS.items() if spec.paper}
 #: Paper metric columns -> suite metric names.
 PAPER_METRIC_COLUMNS = {m.paper_name: m.name for m in METRICS.values() if m.paper_name}
 
@@ -97,6 +91,36 @@ class Reference:
         if metric not in row or pd.isna(row[metric]):
             return PaperValue(None, row["note"], True)
         return PaperValue(METRICS[metric].from_display(float(row[metric])), row["note"], True)
+
+
+@dataclass(frozen=True)
+class Table1Reference(Reference):
+    """Table 1's values, read from each data set's declaration (:class:`PaperEntry`)."""
+
+    file: str = "data_prep/datasets (PaperEntry)"
+
+    def frame(self) -> pd.DataFrame:
+        return _table1_frame()
+
+
+@cache
+def _table1_frame() -> pd.DataFrame:
+    rows = [
+        {
+            "dataset": name,
+            "model": "",
+            "method": "",
+            "variant": "",
+            "labels": spec.paper.labels,
+            "train": spec.paper.train,
+            "test": spec.paper.test,
+            "language": spec.paper.language,
+            "note": spec.paper.note,
+        }
+        for name, spec in DATASETS.items()
+        if spec.paper is not None
+    ]
+    return pd.DataFrame(rows)
 
 
 @cache

@@ -19,8 +19,8 @@ from benchmarks.plan import PlanError, plan_cells, planned_datasets, print_dry_r
 from benchmarks.profiles import PROFILES, get_profile
 from benchmarks.provenance import git_state
 from benchmarks.summary import summary_table
-from benchmarks.tasks import PAPER_TASKS
 from benchmarks.tracking import check_backend
+from data_prep.registry import DATASETS
 from data_prep.synthetic import PRESETS
 from lmmtc.distributed import is_main_process, main_process_first
 from lmmtc.registry import UnknownMethodError, get_method, list_methods
@@ -29,12 +29,14 @@ __all__ = ["build_parser", "main"]
 
 
 def print_listing(options: RunOptions) -> None:
-    print("Data sets (paper):")
-    for task in PAPER_TASKS.values():
-        converted = (options.data_dir / task.name / "train.jsonl").exists()
-        raw = (options.raw_dir / task.name).is_dir()
+    print("Data sets (named):")
+    for name, spec in DATASETS.items():
+        converted = (options.data_dir / name / "train.jsonl").exists()
+        raw = (options.raw_dir / name).is_dir()
         state = "converted" if converted else "raw files found" if raw else "not available"
-        print(f"  {task.name:<12} {task.paper_name:<14} {task.num_labels:>3} labels  [{state}]")
+        paper = spec.paper.name if spec.paper else "(not in the paper)"
+        labels = f"{spec.paper.labels:>3} labels" if spec.paper else ""
+        print(f"  {name:<12} {paper:<14} {labels}  [{state}]")
     print("Data sets (synthetic):")
     for name, preset in PRESETS.items():
         print(f"  {name:<22} {preset.num_labels} labels, {preset.n_train} train")

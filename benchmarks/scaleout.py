@@ -114,6 +114,8 @@ def cell_argv(cell: Cell, options: RunOptions, paths: Mapping[str, str]) -> list
         argv += [flag, str(Path(folder).resolve())]
     for text in options.set_texts:
         argv += ["--set", text]
+    if options.allow_nonstandard:
+        argv.append("--allow-nonstandard")
     if options.overwrite:
         argv.append("--overwrite")
     if options.track.backend:

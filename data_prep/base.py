@@ -1,4 +1,4 @@
-"""What every converter declares (:class:`Converter`) and returns (:class:`Built`).
+"""What every converter declares (:class:`DatasetSpec`) and returns (:class:`Built`).
 
 A converter module only parses its raw files into records and label names; this module
 turns that into a canonical data set with a complete meta.json (source, converter
@@ -44,10 +44,25 @@ BuildFn = Callable[[Path, str, "int | None"], Built]
 
 
 @dataclass(frozen=True)
-class Converter:
-    """A data set converter: metadata for help texts and meta.json, plus its build function."""
+class PaperEntry:
+    """A data set's row in the paper's Table 1: its name there and the values it prints."""
+
+    row: int  # position in Table 1 (1 = first)
+    name: str  # the paper's name ("Emotion" for GoEmotions)
+    labels: int
+    train: int
+    test: int
+    language: str  # as Table 1 prints it
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named data set: its paper entry, where its raw files come from, its release
+    facts, split rules and build function (help texts and meta.json come from here)."""
 
     name: str
+    paper: PaperEntry | None  # None: a data set the paper does not use
     description: str
     source: str
     url: str
@@ -199,7 +214,7 @@ class Release:
 
 
 def check_release(
-    conv: Converter, raw_dir: Path, built: Built, allow_nonstandard: bool
+    conv: DatasetSpec, raw_dir: Path, built: Built, allow_nonstandard: bool
 ) -> dict | None:
     """None for the public release; else refuse, or (allowed) warn and return meta's stamp.
 

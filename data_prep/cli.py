@@ -9,10 +9,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from data_prep.base import Converter, NonstandardReleaseWarning
+from data_prep.base import DatasetSpec, NonstandardReleaseWarning
 from data_prep.canonical import ConversionError
 from data_prep.download import BASE_URL_ENV, download
-from data_prep.registry import CONVERTERS
+from data_prep.registry import DATASETS
 
 DESCRIPTION = """\
 Convert the raw files of the paper's data sets into the suite's canonical format:
@@ -32,7 +32,7 @@ converts it with a warning and records how it differs in meta.json ("nonstandard
 
 def _epilog() -> str:
     lines = ["data sets:"]
-    for conv in CONVERTERS.values():
+    for conv in DATASETS.values():
         lines.append(f"  {conv.name}: {conv.description}")
         seed = "" if conv.default_seed is None else f", default seed {conv.default_seed}"
         lines.append(f"    default split: {conv.default_split}{seed}")
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("name", choices=[*CONVERTERS, "all"], help="data set to convert, or all")
+    parser.add_argument("name", choices=[*DATASETS, "all"], help="data set to convert, or all")
     parser.add_argument(
         "--raw-dir",
         required=True,
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _convert_one(conv: Converter, raw_dir: Path, args: argparse.Namespace) -> Path:
+def _convert_one(conv: DatasetSpec, raw_dir: Path, args: argparse.Namespace) -> Path:
     if args.download:
         for filename, digest in download(conv, raw_dir).items():
             print(f"{conv.name}: {raw_dir / filename} sha256 {digest}")
@@ -117,13 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.name != "all":
         try:
-            _convert_one(CONVERTERS[args.name], args.raw_dir, args)
+            _convert_one(DATASETS[args.name], args.raw_dir, args)
         except (ConversionError, OSError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
         return 0
     failed = 0
-    for conv in CONVERTERS.values():
+    for conv in DATASETS.values():
         raw_dir = args.raw_dir / conv.name
         if not raw_dir.is_dir() and not (args.download and conv.downloads):
             print(f"{conv.name}: skipped, {raw_dir} not found. {conv.how_to_get}")

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
-from data_prep.base import Converter
+from data_prep.base import DatasetSpec
 from data_prep.canonical import ConversionError, sha256_file
 
 BASE_URL_ENV = "LMMTC_DOWNLOAD_BASE_URL"
@@ -175,7 +175,7 @@ def _open(url: str, start: int):
 
 
 def download(
-    converter: Converter,
+    converter: DatasetSpec,
     raw_dir: Path | str,
     base_url: str | None = None,
     progress: bool | None = None,

@@ -1,27 +1,55 @@
-"""The six converters by name, and :func:`convert`, the entry point for the benchmark runner."""
+"""Every named data set by name (found in :mod:`data_prep.datasets`), and :func:`convert`.
+
+The paper's data sets come first, in the order of its Table 1; others follow by name.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
-from data_prep import aapd, gaic, goemotions, reuters, rmsc, toxic
-from data_prep.base import Converter
+from data_prep import datasets
+from data_prep.base import DatasetSpec
 from data_prep.canonical import ConversionError
 
-#: name -> converter, in the order of the paper's Table 1.
-CONVERTERS: dict[str, Converter] = {
-    module.CONVERTER.name: module.CONVERTER
-    for module in (gaic, aapd, reuters, rmsc, goemotions, toxic)
-}
+
+def _discover() -> dict[str, DatasetSpec]:
+    """The ``DATASET`` of every module in :mod:`data_prep.datasets`."""
+    found: list[DatasetSpec] = []
+    for module in pkgutil.iter_modules(datasets.__path__):
+        spec = getattr(
+            importlib.import_module(f"{datasets.__name__}.{module.name}"), "DATASET", None
+        )
+        if isinstance(spec, DatasetSpec):
+            found.append(spec)
+    names = [spec.name for spec in found]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise RuntimeError(f"data set names declared twice in data_prep/datasets: {repeated}")
+
+    def order(spec: DatasetSpec) -> tuple[int, str]:
+        return (spec.paper.row if spec.paper else 1_000, spec.name)
+
+    return {spec.name: spec for spec in sorted(found, key=order)}
 
 
-def get_converter(name: str) -> Converter:
-    """The converter called ``name``, or a ConversionError listing the known names."""
+#: name -> declaration: the paper's data sets in Table 1's order, then the others.
+DATASETS: dict[str, DatasetSpec] = _discover()
+
+
+def paper_datasets() -> tuple[str, ...]:
+    """The names of the data sets of the paper's Table 1, in its order."""
+    return tuple(name for name, spec in DATASETS.items() if spec.paper is not None)
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    """The data set called ``name``, or a ConversionError listing the known names."""
     try:
-        return CONVERTERS[name]
+        return DATASETS[name]
     except KeyError:
         raise ConversionError(
-            f"unknown data set {name!r}; expected one of {', '.join(CONVERTERS)}"
+            f"unknown data set {name!r}; expected one of {', '.join(DATASETS)}"
         ) from None
 
 
@@ -38,6 +66,6 @@ def convert(
     Raw files that differ from the public release are refused unless ``allow_nonstandard``
     (then meta.json's "nonstandard" says how they differ).
     """
-    return get_converter(name).convert(
+    return get_dataset(name).convert(
         raw_dir, out_dir, split=split, seed=seed, allow_nonstandard=allow_nonstandard
     )

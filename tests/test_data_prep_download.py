@@ -19,6 +19,9 @@ from fixtures_raw import write_goemotions, write_reuters
 from data_prep import ConversionError, convert
 from data_prep.base import Download, Release
 from data_prep.cli import main
+from data_prep.datasets.goemotions import DATASET as GOEMOTIONS
+from data_prep.datasets.reuters import ARCHIVE, FILES
+from data_prep.datasets.reuters import DATASET as REUTERS
 from data_prep.download import (
     BASE_URL_ENV,
     SameHostRedirectHandler,
@@ -26,9 +29,6 @@ from data_prep.download import (
     fetch,
     redirect_refusal,
 )
-from data_prep.goemotions import CONVERTER as GOEMOTIONS
-from data_prep.reuters import ARCHIVE, FILES
-from data_prep.reuters import CONVERTER as REUTERS
 
 #: fixtures are not the public release: converted with allow_nonstandard=True, which warns
 pytestmark = pytest.mark.filterwarnings("ignore::data_prep.base.NonstandardReleaseWarning")

@@ -36,7 +36,7 @@ def test_records_labels_and_meta(tmp_path):
     assert [r["id"] for r in read_split(out, "test")] == ["c6"]
     meta = json.loads((out / "meta.json").read_text())
     assert meta["counts"] == {"train": 3, "dev": 2, "test": 1}
-    assert meta["converter"] == "data_prep.goemotions"
+    assert meta["converter"] == "data_prep.datasets.goemotions"
     assert meta["seed"] is None and meta["split"]["name"] == "standard"
     assert sorted(meta["raw_files_sha256"]) == ["dev.tsv", "emotions.txt", "test.tsv", "train.tsv"]
     assert meta["converter_command"].startswith("python -m data_prep goemotions --raw-dir RAW/")

@@ -20,10 +20,10 @@ import fixtures_raw
 import pytest
 from conftest import raw_dir_or_skip
 
-from data_prep import CONVERTERS, ConversionError, convert
+from data_prep import DATASETS, ConversionError, convert
 from data_prep.base import NonstandardReleaseWarning, Release
 from data_prep.cli import main
-from data_prep.reuters import ARCHIVE, DOCUMENTS, FILES
+from data_prep.datasets.reuters import ARCHIVE, DOCUMENTS, FILES
 
 WRITERS = {
     "gaic": fixtures_raw.write_gaic,
@@ -105,7 +105,7 @@ def test_fixture_accepted_with_flag_and_stamped(name, tmp_path):
 
 def fixture_release(name, raw):
     """The converter with a Release describing the fixture itself (as if it were public)."""
-    conv = CONVERTERS[name]
+    conv = DATASETS[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonstandardReleaseWarning)
         built = conv.build(raw, conv.default_split, conv.default_seed)
@@ -196,11 +196,11 @@ def test_reuters_members_checked_in_archive_and_loose(tmp_path):
 
 def test_release_facts_are_consistent():
     assert sum(DOCUMENTS.values()) == 21578
-    assert set(CONVERTERS["reuters"].release.sha256) == set(FILES)
-    for name, conv in CONVERTERS.items():
+    assert set(DATASETS["reuters"].release.sha256) == set(FILES)
+    for name, conv in DATASETS.items():
         assert conv.release is not None, name
         assert set(conv.release.sha256) <= set(conv.release.rows), name
-    goemotions = CONVERTERS["goemotions"]
+    goemotions = DATASETS["goemotions"]
     assert {d.filename: d.sha256 for d in goemotions.downloads} == dict(goemotions.release.sha256)
 
 
@@ -247,7 +247,7 @@ def test_real_goemotions_cut_at_a_line_boundary_is_refused(shared_raw, tmp_path)
 
 def test_real_gaic_release_facts(shared_raw):
     raw = shared_raw("gaic")
-    release = CONVERTERS["gaic"].release
+    release = DATASETS["gaic"].release
     for name, rows in release.rows.items():
         data = (raw / name).read_bytes()
         assert data.count(b"\n") == rows and sha(data) == release.sha256[name]
@@ -265,7 +265,7 @@ def real_reuters_archive(tmp_path_factory):
 
 
 def test_real_reuters_members_pass_from_archive(real_reuters_archive, tmp_path):
-    release = CONVERTERS["reuters"].release
+    release = DATASETS["reuters"].release
     assert release.check_archive(real_reuters_archive / ARCHIVE) is None
     out = convert("reuters", real_reuters_archive, tmp_path / "data", split="standard")
     meta = meta_of(out)

@@ -8,7 +8,7 @@ import pytest
 from fixtures_raw import write_reuters
 
 from data_prep import ConversionError, convert
-from data_prep.reuters import parse_sgml
+from data_prep.datasets.reuters import parse_sgml
 
 #: fixtures are not the public release: converted with allow_nonstandard=True, which warns
 pytestmark = pytest.mark.filterwarnings("ignore::data_prep.base.NonstandardReleaseWarning")

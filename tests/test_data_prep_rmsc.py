@@ -8,7 +8,7 @@ import pytest
 from fixtures_raw import write_rmsc, write_rmsc_release_sized
 
 from data_prep import ConversionError, convert
-from data_prep.rmsc import CONVERTER, clean_text
+from data_prep.datasets.rmsc import DATASET, clean_text
 
 #: fixtures are not the public release: converted with allow_nonstandard=True, which warns
 pytestmark = pytest.mark.filterwarnings("ignore::data_prep.base.NonstandardReleaseWarning")
@@ -89,7 +89,7 @@ def test_paper_split_is_table_1(release_sized, tmp_path):
     assert meta["counts"] == {"train": 5020, "dev": 1506, "test": 646}
     assert meta["nonstandard"] is None and meta["num_labels"] == 22
     assert meta["converter_version"] == "2"
-    rule = CONVERTER.split_rules["paper"]
+    rule = DATASET.split_rules["paper"]
     assert meta["split"]["rule"] == rule
     assert "646 of 7,172" in rule and "5,020" in rule and "dev = the rest (1,506" in rule
     ids = [r["id"] for part in read(out).values() for r in part]

@@ -96,7 +96,7 @@ def test_unavailable_dataset_is_skipped_with_how_to(tmp_path, dirs, capsys):
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "skipped data set toxic" in captured.err + captured.out
-    assert "Kaggle Jigsaw" in captured.err + captured.out
+    assert "Log in to Kaggle" in captured.err + captured.out
     assert "missing data sets: toxic" in captured.out
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter, Found, Release
+from data_prep.base import Built, DatasetSpec, Found, PaperEntry, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, parse_label_ids, read_lines, require_file
 from data_prep.splits import three_way
@@ -88,8 +88,17 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     )
 
 
-CONVERTER = Converter(
+DATASET = DatasetSpec(
     name="gaic",
+    paper=PaperEntry(
+        row=1,
+        name="GAIC",
+        labels=17,
+        train=24_000,
+        test=3_000,
+        language="desensitized (token ids)",
+        note="train/dev/test 8:1:1 of 30000 after merging preliminary+semifinal rounds and dropping the 12 semifinal-only labels",
+    ),
     description="GAIC (Tianchi 2021 track 1): anonymised medical reports as token ids, 17 regions.",
     source=(
         "Tianchi 2021 Global AI Innovation Competition, track 1 (medical imaging report "

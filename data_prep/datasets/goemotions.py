@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter, Download, Found, Release
+from data_prep.base import Built, DatasetSpec, Download, Found, PaperEntry, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, parse_label_ids, read_lines, require_file
 
@@ -73,8 +73,17 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     return Built(splits, names, hashes, found=found)
 
 
-CONVERTER = Converter(
+DATASET = DatasetSpec(
     name="goemotions",
+    paper=PaperEntry(
+        row=5,
+        name="Emotion",
+        labels=28,
+        train=43_410,
+        test=5_427,
+        language="en",
+        note="GoEmotions simplified split (27 emotions + neutral)",
+    ),
     description="GoEmotions: 58k Reddit comments, 27 emotions + neutral (paper: 'Emotion').",
     source="GoEmotions (Demszky et al., ACL 2020), google-research/goemotions/data, Apache-2.0",
     url="https://github.com/google-research/google-research/tree/master/goemotions/data",

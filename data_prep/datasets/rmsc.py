@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter, Found, Release
+from data_prep.base import Built, DatasetSpec, Found, PaperEntry, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, open_zip, read_zip_member, zip_member_name
 from data_prep.splits import fraction_count, three_way
@@ -73,7 +73,7 @@ def read_raw(raw_dir: Path) -> tuple[list[tuple[str, str, bytes]], list[Path]]:
         inputs = paths
     if not items:
         raise ConversionError(
-            f"{raw_dir}: no {ARCHIVE} and no album .json files; {CONVERTER.how_to_get}"
+            f"{raw_dir}: no {ARCHIVE} and no album .json files; {DATASET.how_to_get}"
         )
     names = [name for name, _, _ in items]
     if len(set(names)) != len(names):
@@ -143,8 +143,17 @@ def _combined(hashes: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
-CONVERTER = Converter(
+DATASET = DatasetSpec(
     name="rmsc",
+    paper=PaperEntry(
+        row=4,
+        name="RMSC",
+        labels=22,
+        train=5_020,
+        test=646,
+        language="zh",
+        note="split of Zhao et al. (original paper); non-Chinese non-English symbols removed",
+    ),
     description="RMSC: Chinese music reviews of albums, 22 music styles (multi-label).",
     source="Review-driven Multi-label Music Style Classification (Zhao et al., 2019), lancopku/RMSC",
     url=URL,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter, Found, Release
+from data_prep.base import Built, DatasetSpec, Found, PaperEntry, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, require_file
 from data_prep.splits import carve_dev, hold_out
@@ -81,8 +81,17 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     )
 
 
-CONVERTER = Converter(
+DATASET = DatasetSpec(
     name="toxic",
+    paper=PaperEntry(
+        row=6,
+        name="Toxic",
+        labels=6,
+        train=11_357,
+        test=4_868,
+        language="en",
+        note="Jigsaw 2018; only the 16225 comments with at least one positive label; random 7:3 split",
+    ),
     description="Toxic: Wikipedia talk comments with at least one of 6 toxicity labels.",
     source="Jigsaw Toxic Comment Classification Challenge (Kaggle, 2018), train.csv",
     url=URL,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.base import Built, Converter, Download, Found, Release
+from data_prep.base import Built, DatasetSpec, Download, Found, PaperEntry, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, read_tar_members
 from data_prep.splits import carve_dev, fraction_count, hold_out
@@ -153,7 +153,7 @@ def read_raw(raw_dir: Path) -> tuple[dict[str, bytes], list[Path]]:
     if missing:
         raise ConversionError(
             f"{raw_dir}: files {missing} missing; expected {FILES[0]} ... {FILES[-1]} or "
-            f"{ARCHIVE}. {CONVERTER.how_to_get}"
+            f"{ARCHIVE}. {DATASET.how_to_get}"
         )
     return {p.name: p.read_bytes() for p in loose}, loose
 
@@ -213,8 +213,17 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     )
 
 
-CONVERTER = Converter(
+DATASET = DatasetSpec(
     name="reuters",
+    paper=PaperEntry(
+        row=3,
+        name="Reuters-21578",
+        labels=90,
+        train=8_630,
+        test=2_158,
+        language="en",
+        note="90 categories following MAGNET",
+    ),
     description="Reuters-21578 newswire, ModApte split, the 90 categories with train and test docs.",
     source="Reuters-21578, Distribution 1.0 (Lewis), UCI KDD archive; research use only",
     url="https://archive.ics.uci.edu/dataset/137/reuters+21578+text+categorization+collection",

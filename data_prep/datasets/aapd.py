@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_prep.base import Built, Converter, Found, Release
+from data_prep.base import Built, DatasetSpec, Found, PaperEntry, Release
 from data_prep.canonical import ConversionError, Record
 from data_prep.rawio import hash_inputs, iter_lines, open_zip, read_zip_member
 
@@ -51,7 +51,7 @@ def read_raw(raw_dir: Path) -> tuple[dict[str, bytes], dict[str, str], list[Path
     zipped = f" (nor a .zip holding them: looked in {[z.name for z in zips]})" if zips else ""
     raise ConversionError(
         f"{raw_dir}: files {missing} missing{zipped}; expected {', '.join(FILES)}. "
-        f"{CONVERTER.how_to_get}"
+        f"{DATASET.how_to_get}"
     )
 
 
@@ -87,8 +87,17 @@ def build(raw_dir: Path, split: str, seed: int | None) -> Built:
     return Built(splits, labels, hash_inputs(raw_dir, inputs), found=found)
 
 
-CONVERTER = Converter(
+DATASET = DatasetSpec(
     name="aapd",
+    paper=PaperEntry(
+        row=2,
+        name="AAPD",
+        labels=54,
+        train=53_840,
+        test=1_000,
+        language="en",
+        note="standard split of Yang et al. 2018 (also 1000 validation)",
+    ),
     description="AAPD: 55,840 arXiv CS abstracts with their 54 subject categories.",
     source="Arxiv Academic Paper Dataset (Yang et al., COLING 2018, SGM), lancopku/SGM",
     url=SGM_URL,
