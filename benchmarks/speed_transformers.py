@@ -568,8 +568,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--no-timing", action="store_true", help="only the peak-memory runs")
     parser.add_argument("--no-mfu", action="store_true", help="skip the BERT-base MFU rows")
-    parser.add_argument("--mfu-batch-128", type=int, default=None, help="CPU 2, CUDA 64")
-    parser.add_argument("--mfu-batch-512", type=int, default=None, help="CPU 2, CUDA 16")
+    parser.add_argument("--mfu-batch-128", type=int, default=None, help="CPU 2, CUDA 128")
+    parser.add_argument("--mfu-batch-512", type=int, default=None, help="CPU 2, CUDA 32")
     parser.add_argument("--mfu-steps", type=int, default=None, help="CPU 2, CUDA 10")
     parser.add_argument("--mfu-compile", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--peak-tflops", type=float, default=None, help="dense bf16 peak")
@@ -650,8 +650,8 @@ def _defaults(args, cuda: bool) -> None:
     args.steps = pick(args.steps, 3 if quick else 8, 10 if quick else 30)
     args.warmup = pick(args.warmup, 1, 5)
     args.block = pick(args.block, 1, 5)
-    args.mfu_batch_128 = pick(args.mfu_batch_128, 2, 64)
-    args.mfu_batch_512 = pick(args.mfu_batch_512, 2, 16)
+    args.mfu_batch_128 = pick(args.mfu_batch_128, 2, 128)
+    args.mfu_batch_512 = pick(args.mfu_batch_512, 2, 32)
     args.mfu_steps = pick(args.mfu_steps, 1 if quick else 2, 10)
     args.mfu_warmup = 1 if not cuda else 5
     args.mfu_block = 1 if not cuda else 5

@@ -192,6 +192,7 @@ def test_grouped_bucketed_batches_hold_the_same_rows_and_labels():
     fast = _method(batch_size=8, group_by_length=True, pad_to="buckets", bucket_count=3)
     assert plain._buckets() is None and not plain._grouped()  # CPU eager default
     assert fast._buckets() == [16, 32, 48] and fast._grouped()
+    assert _method(compile=True)._buckets() is not None  # compile: buckets by default
     packed = plain._pack(plain._encode(texts), labels)
     want = _epoch_rows(plain, packed, torch.Generator().manual_seed(0))
     got = _epoch_rows(
@@ -294,7 +295,7 @@ def _losses_of_fit(**params) -> list[float]:
 
     def recording_step(batch, epoch):
         out = step(batch, epoch)
-        losses.append(float(out.loss))
+        losses.append(float(out.loss.detach()))
         return out
 
     method._step = recording_step

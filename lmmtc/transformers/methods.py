@@ -172,7 +172,7 @@ class TransformerMTC:
         )
 
     def _fast_path(self) -> bool:
-        """Bucket padding and length grouping by default: on CUDA or with compile."""
+        """Bucket padding by default (pad_to auto): on CUDA or with compile."""
         return self._device.type == "cuda" or self.options.compile
 
     def _buckets(self) -> list[int] | None:
@@ -197,9 +197,8 @@ class TransformerMTC:
         return collate_rows
 
     def _grouped(self) -> bool:
-        """Whether training batches group rows of similar length (default: fast path)."""
-        group = self.options.group_by_length
-        return self._fast_path() if group is None else bool(group)
+        """Whether training batches group rows of similar length (option, default off)."""
+        return bool(self.options.group_by_length)
 
     def _train_order(self, packed: PackedRows, gen: torch.Generator) -> BatchOrder:
         """The epoch's batches of row indices, shuffled by ``gen``, grouped by length or not."""
