@@ -424,6 +424,7 @@ def timing(names: list[str], setup: Setup, steps: int, warmup: int, block: int) 
             "seq_len": runner.seq_len if runner else setup.seq_len,
             "samples_per_s": setup.batch_size / median,
             "step_ms": 1000 * median,
+            "step_ms_blocks": [round(1000 * t, 3) for t in times[name]],  # in round order
             "peak_mb": None,
             **(
                 {"flops_per_step": runner.extra["flops_per_step"]}

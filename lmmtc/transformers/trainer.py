@@ -230,7 +230,8 @@ def train_loop(
             result.train_samples += size
             log.add(result.steps, epoch, i, losses)
             bar.update(1)
-        result.loss_curve += log.flush()  # the epoch's one device read; waits for the GPU
+        result.loss_curve += log.flush()  # the epoch's one device read
+        _wait_for_device(model)  # train_seconds counts the GPU's work, not just the launches
         result.train_seconds += time.perf_counter() - start
         best_state = _evaluate_epoch(evaluate, result, model, best_state, epoch, bar)
     bar.close()
@@ -369,12 +370,20 @@ def _train_loop_distributed(
                 log.add(result.steps, epoch, i, StepLosses(mean[0], mean[1], mlm_mean))
             bar.update(1)
         result.loss_curve += log.flush()
+        _wait_for_device(model)
         result.train_seconds += time.perf_counter() - start
         best_state = _evaluate_epoch(evaluate, result, model, best_state, epoch, bar)
     bar.close()
     _restore_best(model, best_state, evaluate, result, epochs)
     accelerator.wait_for_everyone()
     return result
+
+
+def _wait_for_device(model: nn.Module) -> None:
+    """Block until the CUDA work queued for ``model`` is done (no-op on CPU)."""
+    param = next(model.parameters(), None)
+    if param is not None and param.device.type == "cuda":
+        torch.cuda.synchronize(param.device)
 
 
 def _progress(total: int, enabled: bool):
