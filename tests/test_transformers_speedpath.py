@@ -193,6 +193,9 @@ def test_grouped_bucketed_batches_hold_the_same_rows_and_labels():
     assert plain._buckets() is None and not plain._grouped()  # CPU eager default
     assert fast._buckets() == [16, 32, 48] and fast._grouped()
     assert _method(compile=True)._buckets() is not None  # compile: buckets by default
+    on_cuda = _method()
+    on_cuda._device = torch.device("cuda")  # only the device type is read here
+    assert on_cuda._buckets() == bucket_lengths(48, 8) and not on_cuda._grouped()
     packed = plain._pack(plain._encode(texts), labels)
     want = _epoch_rows(plain, packed, torch.Generator().manual_seed(0))
     got = _epoch_rows(
