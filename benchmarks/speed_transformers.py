@@ -129,6 +129,11 @@ def _rows(setup: Setup, text_len: int):
     return ids.tolist(), labels
 
 
+def _short(err: Exception) -> str:
+    """One line naming an exception, for the table."""
+    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}"
+
+
 def _sync(device) -> None:
     import torch
 
@@ -386,7 +391,7 @@ def timing(names: list[str], setup: Setup, steps: int, warmup: int, block: int) 
             runners[name] = build(name, setup)
             runners[name].block(0, warmup)  # compiles, allocator, caches: untimed
         except Exception as err:  # a compile mode the device lacks: report, go on
-            failed[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+            failed[name] = _short(err)
             runners.pop(name, None)
     times: dict[str, list[float]] = {name: [] for name in names if name not in failed}
     rounds = max(1, steps // block)
@@ -396,7 +401,12 @@ def timing(names: list[str], setup: Setup, steps: int, warmup: int, block: int) 
     def one_round(r: int) -> None:
         order = others[r % len(others) :] + others[: r % len(others)] if others else []
         for name in order:
-            times[name].append(runners[name].block(warmup + r * block, block) / block)
+            try:
+                times[name].append(runners[name].block(warmup + r * block, block) / block)
+            except Exception as err:  # drop this configuration, keep the others' numbers
+                failed[name] = _short(err)
+                others.remove(name)
+                times.pop(name, None)
         done[0] += 1
 
     if "trainer" in names:
@@ -408,7 +418,7 @@ def timing(names: list[str], setup: Setup, steps: int, warmup: int, block: int) 
         try:
             _trainer_rounds(setup, rounds, block, max(1, -(-warmup // block)), on_block)
         except Exception as err:
-            failed["trainer"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+            failed["trainer"] = _short(err)
             times.pop("trainer")
     for r in range(done[0], rounds):  # every round without a trainer (or after its failure)
         one_round(r)
