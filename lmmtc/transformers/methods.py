@@ -21,16 +21,22 @@ from lmmtc.transformers import masking
 from lmmtc.transformers.options import TransformerOptions
 from lmmtc.transformers.template import (
     Batch,
+    BatchOrder,
     LabelTokens,
+    PackedRows,
     add_label_tokens,
+    batch_pin_memory,
+    bucket_lengths,
     collate,
-    encode_texts,
+    pack_rows,
     text_budget,
 )
+from lmmtc.transformers.token_cache import TokenIds, encode_cached
 from lmmtc.transformers.trainer import (
     LoopConfig,
     StepLosses,
     autocast,
+    compile_module,
     compute_precision,
     make_accelerator,
     resolve_device,
@@ -135,6 +141,7 @@ class TransformerMTC:
 
     # --- batching ---------------------------------------------------------------------
     def _collate(self, text_ids, labels) -> Batch:
+        """Rows given as lists of word-piece ids -> a Batch padded to its longest row."""
         tok = self.tokenizer
         return collate(
             text_ids,
@@ -146,36 +153,77 @@ class TransformerMTC:
             position=self.options.template_position,
         )
 
-    def _row_collator(self, text_ids: list[list[int]], labels: torch.Tensor):
+    def _encode(self, texts: Sequence[str]) -> TokenIds:
+        """Word-piece ids of ``texts`` cut to the text budget, tokenised once per
+        (tokenizer, budget, texts) in this process (and in ``token_cache_dir``)."""
+        return encode_cached(self.tokenizer, texts, self._budget, self.options.token_cache_dir)
+
+    def _pack(self, ids: TokenIds, labels=None) -> PackedRows:
+        """Every row laid out once with [CLS], the template and [SEP] (see PackedRows)."""
+        tok = self.tokenizer
+        return pack_rows(
+            ids,
+            labels,
+            cls_id=tok.cls_token_id,
+            sep_id=tok.sep_token_id,
+            pad_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
+            tokens=self.tokens,
+            position=self.options.template_position,
+        )
+
+    def _fast_path(self) -> bool:
+        """Bucket padding by default (pad_to auto): on CUDA or with compile."""
+        return self._device.type == "cuda" or self.options.compile
+
+    def _buckets(self) -> list[int] | None:
+        """The fixed lengths batches are padded to, or None: each batch to its longest row."""
+        pad_to = self.options.pad_to
+        if pad_to == "buckets" or (pad_to == "auto" and self._fast_path()):
+            return bucket_lengths(self._max_len, self.options.bucket_count)
+        return None
+
+    def _batch(self, packed: PackedRows, idx) -> Batch:
+        """Rows ``idx`` of ``packed`` as a padded Batch; page-locked on CUDA so that copies
+        to the device may be asynchronous."""
+        batch = packed.batch(idx, self._buckets())
+        return batch_pin_memory(batch) if self._device.type == "cuda" else batch
+
+    def _row_collator(self, packed: PackedRows):
         """Row indices -> (Batch, size) of those training rows."""
 
         def collate_rows(idx: list[int]):
-            return self._collate([text_ids[i] for i in idx], labels[idx]), len(idx)
+            return self._batch(packed, idx), len(idx)
 
         return collate_rows
 
-    def _train_batches(self, text_ids: list[list[int]], labels: torch.Tensor, gen):
+    def _grouped(self) -> bool:
+        """Whether training batches group rows of similar length (option, default off)."""
+        return bool(self.options.group_by_length)
+
+    def _train_order(self, packed: PackedRows, gen: torch.Generator) -> BatchOrder:
+        """The epoch's batches of row indices, shuffled by ``gen``, grouped by length or not."""
+        lengths = packed.total if self._grouped() else None
+        return BatchOrder(len(packed), self.options.batch_size, gen, lengths)
+
+    def _train_batches(self, packed: PackedRows, gen: torch.Generator):
         """Shuffled batches (the generator fixes the order) -> (Batch, size)."""
-        bs = self.options.batch_size
-        collate_rows = self._row_collator(text_ids, labels)
+        order = self._train_order(packed, gen)
+        collate_rows = self._row_collator(packed)
 
         def batches(epoch: int):
-            order = torch.randperm(len(text_ids), generator=gen).tolist()
-            for start in range(0, len(order), bs):
-                yield collate_rows(order[start : start + bs])
+            for idx in order:
+                yield collate_rows(idx)
 
-        return batches, (len(text_ids) + bs - 1) // bs
+        return batches, len(order)
 
-    def _train_loader(self, text_ids: list[list[int]], labels: torch.Tensor, gen):
-        """The same shuffled batches as a DataLoader of (Batch, size), for Accelerate to shard."""
+    def _train_loader(self, packed: PackedRows, gen: torch.Generator):
+        """The same batches as a DataLoader of (Batch, size), for Accelerate to shard."""
         from torch.utils.data import DataLoader
 
         return DataLoader(
-            range(len(text_ids)),
-            batch_size=self.options.batch_size,
-            shuffle=True,
-            generator=gen,
-            collate_fn=self._row_collator(text_ids, labels),
+            range(len(packed)),
+            batch_sampler=self._train_order(packed, gen),
+            collate_fn=self._row_collator(packed),
         )
 
     # --- the objective ------------------------------------------------------------------
@@ -246,8 +294,11 @@ class TransformerMTC:
         self.network.to(self._device)
         self._gen = torch.Generator().manual_seed(seed + 1)  # masking draws
         shuffle_gen = torch.Generator().manual_seed(seed)
-        enc = encode_texts(self.tokenizer, train.texts, self._budget, train.labels)
-        batches, per_epoch = self._train_batches(enc.text_ids, enc.labels, shuffle_gen)
+        ids = self._encode(train.texts)
+        packed = self._pack(ids, train.labels)
+        batches, per_epoch = self._train_batches(packed, shuffle_gen)
+        if opt.compile:
+            compile_module(self.network.encoder)
         evaluate = None
         if dev is not None and len(dev) > 0:
             evaluate = lambda: self._micro_f1(dev)  # noqa: E731
@@ -263,7 +314,7 @@ class TransformerMTC:
         )
         loader = None
         if self._accelerator is not None:
-            loader = self._train_loader(enc.text_ids, enc.labels, shuffle_gen)
+            loader = self._train_loader(packed, shuffle_gen)
         result = train_loop(
             self.network,
             batches,
@@ -285,7 +336,10 @@ class TransformerMTC:
             train_seconds=round(result.train_seconds, 3),
             max_len=self._max_len,
             text_budget=self._budget,
-            truncated_train_texts=int(sum(len(t) >= self._budget for t in enc.text_ids)),
+            truncated_train_texts=int((ids.lengths >= self._budget).sum()),
+            padding="longest" if self._buckets() is None else "buckets",
+            group_by_length=self._grouped(),
+            compiled=bool(opt.compile),
             num_parameters=sum(p.numel() for p in self.network.parameters()),
             device=str(self._device),
             compute_precision=compute_precision(self._device, opt.precision),
@@ -310,9 +364,12 @@ class TransformerMTC:
         out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
         if self._accelerator is not None:
             self._predict_distributed(texts, out)
-        else:
+        elif len(texts):
+            rows, scores = [], []
             for idx, batch in self._eval_batches(texts):
-                out[idx] = self._batch_scores(batch).cpu().numpy()
+                rows.append(idx)
+                scores.append(self._batch_scores(batch))  # (B, L) on the device: no sync
+            out[np.concatenate(rows)] = torch.cat(scores).cpu().numpy()  # one copy back
         self.network.train(was_training)
         return out
 
@@ -331,11 +388,10 @@ class TransformerMTC:
         from torch.utils.data import DataLoader
 
         acc = self._accelerator
-        enc, order = self._by_length(texts)
+        packed, order = self._by_length(texts)
 
         def collate_rows(rows: list[int]):
-            batch = self._collate([enc.text_ids[i] for i in rows], None)
-            return torch.tensor(rows, dtype=torch.long), batch
+            return torch.tensor(rows, dtype=torch.long), self._batch(packed, rows)
 
         loader = DataLoader(
             order.tolist(), batch_size=self.options.eval_batch_size, collate_fn=collate_rows
@@ -351,18 +407,18 @@ class TransformerMTC:
         if not seen.all():
             raise RuntimeError(f"gather missed {int((~seen).sum())} of {len(texts)} rows")
 
-    def _by_length(self, texts: Sequence[str]):
-        """The encoded texts and their row order by length (less padding per batch)."""
-        enc = encode_texts(self.tokenizer, texts, self._budget)
-        return enc, np.argsort([len(t) for t in enc.text_ids], kind="stable")
+    def _by_length(self, texts: Sequence[str]) -> tuple[PackedRows, np.ndarray]:
+        """The packed rows of ``texts`` and their order by length (less padding a batch)."""
+        ids = self._encode(texts)
+        return self._pack(ids), np.argsort(ids.lengths, kind="stable")
 
     def _eval_batches(self, texts: Sequence[str]):
         """Batches of texts sorted by length -> (row indices, Batch)."""
-        enc, order = self._by_length(texts)
+        packed, order = self._by_length(texts)
         bs = self.options.eval_batch_size
         for start in range(0, len(order), bs):
             idx = order[start : start + bs]
-            yield idx, self._collate([enc.text_ids[i] for i in idx], None)
+            yield idx, self._batch(packed, idx)
 
     def run_info(self) -> dict:
         """What the harness records beside the metrics."""

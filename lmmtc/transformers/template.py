@@ -151,3 +151,180 @@ def collate(
         input_ids[row, lengths[row] - 1] = sep_id
         attention[row, : lengths[row]] = 1
     return Batch(input_ids, attention, state_pos, text_mask, labels)
+
+
+def batch_pin_memory(batch: Batch) -> Batch:
+    """``batch`` with its tensors in page-locked memory (CUDA only): host-to-device copies
+    from it can run asynchronously (``non_blocking=True``)."""
+    pin = lambda t: None if t is None else t.pin_memory()  # noqa: E731
+    return Batch(
+        pin(batch.input_ids),
+        pin(batch.attention_mask),
+        pin(batch.state_pos),
+        pin(batch.text_mask),
+        pin(batch.labels),
+    )
+
+
+# --- packed rows: the whole split laid out once, batches by indexing ------------------
+
+
+def bucket_lengths(max_len: int, count: int) -> list[int]:
+    """``count`` evenly spaced sequence lengths up to ``max_len``, each a multiple of 8
+    (tensor-core friendly) but the last, which is ``max_len`` itself: the few shapes a
+    bucket-padded batch can take (e.g. 512, 8 -> 64, 128, ..., 512; 148, 8 -> 24, ..., 144,
+    148)."""
+    if count < 1:
+        raise ValueError(f"bucket_count must be >= 1, got {count}")
+    step = -(-max_len // count)  # ceil
+    step = -(-step // 8) * 8
+    lengths = [min(k * step, max_len) for k in range(1, count + 1)]
+    return sorted(set(lengths) | {max_len})
+
+
+def padded_length(longest: int, buckets: Sequence[int] | None) -> int:
+    """The length a batch whose longest row has ``longest`` tokens is padded to: itself
+    (dynamic padding) without buckets, else the smallest bucket that holds it."""
+    if not buckets:
+        return longest
+    for length in buckets:
+        if length >= longest:
+            return length
+    raise ValueError(f"a row of {longest} tokens is longer than the largest bucket {buckets[-1]}")
+
+
+@dataclass
+class PackedRows:
+    """Every row of a split laid out once as ``[CLS] template text [SEP]`` (or ``[CLS] text
+    template [SEP]``), right-padded to the longest row: a batch is then a slice of rows and
+    a few vectorised masks, with no Python loop over rows and no tokenisation per step."""
+
+    ids: torch.Tensor  # (n, W) int32, W = the longest row
+    total: torch.Tensor  # (n,) long: tokens per row incl. [CLS], template, [SEP]
+    text_start: torch.Tensor  # (n,) long: position of each row's first text word piece
+    text_len: torch.Tensor  # (n,) long
+    template_start: torch.Tensor | None  # (n,) long: position of [LS-1]; None without template
+    num_labels: int  # L of the template (0 without)
+    pad_id: int
+    labels: torch.Tensor | None  # (n, L) float, or None at prediction time
+
+    def __len__(self) -> int:
+        return int(self.total.shape[0])
+
+    def batch(self, idx, buckets: Sequence[int] | None = None) -> Batch:
+        """The rows ``idx`` (list or (B,) tensor) as a :class:`Batch`, padded to their
+        longest row, or to the next bucket length when ``buckets`` is given. Equal to
+        :func:`collate` of the same rows at the same padded length."""
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        total = self.total[idx]  # (B,)
+        t = padded_length(int(total.max()), buckets)
+        width = self.ids.shape[1]
+        ids = self.ids[idx, : min(t, width)].long()  # (B, min(T, W))
+        if t > width:
+            ids = torch.nn.functional.pad(ids, (0, t - width), value=self.pad_id)  # (B, T)
+        pos = torch.arange(t)  # (T,)
+        attention = (pos < total[:, None]).long()  # (B, T)
+        start = self.text_start[idx][:, None]  # (B, 1)
+        text_mask = (pos >= start) & (pos < start + self.text_len[idx][:, None])  # (B, T)
+        state_pos = None
+        if self.template_start is not None:
+            offsets = 1 + 3 * torch.arange(self.num_labels)  # (L,): [state] after [LS-i]
+            state_pos = self.template_start[idx][:, None] + offsets  # (B, L)
+        labels = None if self.labels is None else self.labels[idx]
+        return Batch(ids, attention, state_pos, text_mask, labels)
+
+
+def pack_rows(
+    text_ids,
+    labels: torch.Tensor | None,
+    *,
+    cls_id: int,
+    sep_id: int,
+    pad_id: int,
+    tokens: LabelTokens | None,
+    position: str = "after_cls",
+) -> PackedRows:
+    """Lay out every row of a split once (see :class:`PackedRows`); ``text_ids`` is a
+    :class:`~lmmtc.transformers.token_cache.TokenIds` (flat ids + offsets)."""
+    import numpy as np
+
+    if position not in POSITIONS:
+        raise ValueError(f"template_position must be one of {POSITIONS}, got {position!r}")
+    n_lab = tokens.num_labels if tokens is not None else 0
+    n = len(text_ids)
+    text_len = text_ids.lengths  # (n,)
+    total = text_len + 2 + 3 * n_lab  # (n,)
+    width = int(total.max()) if n else 2 + 3 * n_lab
+    ids = np.full((n, width), pad_id, dtype=np.int32)
+    ids[:, 0] = cls_id
+    rows = np.arange(n)
+    after_cls = position == "after_cls"
+    text_start = np.full(n, 1 + 3 * n_lab if after_cls else 1, dtype=np.int64)
+    template_start = None
+    if tokens is not None:
+        template = tokens.template_ids(torch.full((1, n_lab), MASK, dtype=torch.long))[0]
+        template_start = np.ones(n, dtype=np.int64) if after_cls else 1 + text_len
+        cols = template_start[:, None] + np.arange(3 * n_lab)  # (n, 3L)
+        ids[rows[:, None], cols] = template.numpy().astype(np.int32)
+    # text: row r's j-th word piece goes to column text_start[r] + j
+    row_of = np.repeat(rows, text_len)  # (total word pieces,)
+    within = np.arange(text_ids.flat.size) - text_ids.offsets[:-1][row_of]
+    ids[row_of, text_start[row_of] + within] = text_ids.flat
+    ids[rows, total - 1] = sep_id
+    as_long = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))  # noqa: E731
+    return PackedRows(
+        ids=torch.from_numpy(ids),
+        total=as_long(total),
+        text_start=as_long(text_start),
+        text_len=as_long(text_len),
+        template_start=None if template_start is None else as_long(template_start),
+        num_labels=n_lab,
+        pad_id=pad_id,
+        labels=None if labels is None else torch.as_tensor(labels, dtype=torch.float32),
+    )
+
+
+class BatchOrder:
+    """The training batches of an epoch as lists of row indices, drawn afresh from ``gen``
+    each time it is iterated; also a DataLoader ``batch_sampler`` (Accelerate shards it).
+
+    Without ``lengths``: ``torch.randperm(n, generator=gen)`` cut into batches, the order of
+    a DataLoader with ``shuffle=True`` and that generator. With ``lengths`` (grouping by
+    length): the permutation is cut into windows of ``window`` batches, each window sorted
+    by length (longest first, stable) and cut into batches, and the full batches are
+    shuffled by ``gen``; the one short batch (n % batch_size rows) always comes last, as
+    Accelerate's split batches expect. Every row appears exactly once per epoch."""
+
+    drop_last = False
+
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        gen: torch.Generator,
+        lengths: torch.Tensor | None = None,
+        window: int = 50,
+    ) -> None:
+        self.n, self.batch_size, self.gen = n, batch_size, gen
+        self.lengths, self.window = lengths, window
+
+    def __len__(self) -> int:
+        return (self.n + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        bs = self.batch_size
+        order = torch.randperm(self.n, generator=self.gen)  # (n,)
+        if self.lengths is None:
+            for start in range(0, self.n, bs):
+                yield order[start : start + bs].tolist()
+            return
+        batches = []
+        for start in range(0, self.n, self.window * bs):
+            rows = order[start : start + self.window * bs]
+            rows = rows[torch.argsort(self.lengths[rows], descending=True, stable=True)]
+            batches += [rows[j : j + bs] for j in range(0, len(rows), bs)]
+        short = batches.pop() if batches and len(batches[-1]) < bs else None
+        for k in torch.randperm(len(batches), generator=self.gen).tolist():
+            yield batches[k].tolist()
+        if short is not None:
+            yield short.tolist()

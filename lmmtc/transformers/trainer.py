@@ -5,6 +5,11 @@ clipping, evaluation on dev after each epoch and the best-dev checkpoint (a stat
 copy kept in memory) restored at the end; bf16 autocast on CUDA; losses logged every
 ``log_every`` batches into a loss curve (Figure 4).
 
+No host-device synchronisation per step: the logged losses stay on the device until the
+epoch ends (one read an epoch, the same values as a read at each logged step), the
+gradient clipping and the LR schedule need no value from the device, and AdamW is the
+fused kernel where the parameters are on CUDA.
+
 Data parallel: when ``accelerate`` is installed and the process was started by
 ``accelerate launch`` (or torchrun) with more than one process, :func:`make_accelerator`
 returns an ``Accelerator`` and the loop runs through it (DDP model, prepared optimiser,
@@ -133,10 +138,13 @@ def make_optimizer(
     weight_decay: float,
     head_lr: float | None = None,
     head_prefix: str = "classifier.",
+    fused: bool | None = None,
 ) -> torch.optim.AdamW:
     """AdamW with no weight decay on biases and LayerNorm weights (BERT's recipe); the
     parameters whose names start with ``head_prefix`` learn at ``head_lr`` when it is set.
-    The warm-up/decay schedule scales every group alike."""
+    The warm-up/decay schedule scales every group alike. ``fused`` None: the fused CUDA
+    kernel (one launch for all parameters) when every parameter is on CUDA, else torch's
+    default implementation (the CPU path unchanged)."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -144,6 +152,9 @@ def make_optimizer(
         no_decay = param.ndim < 2 or "norm" in name.lower()
         head = head_lr is not None and name.startswith(head_prefix)
         groups.setdefault((head, no_decay), []).append(param)
+    if fused is None:
+        params = [p for ps in groups.values() for p in ps]
+        fused = bool(params) and all(p.device.type == "cuda" for p in params)
     return torch.optim.AdamW(
         [
             {
@@ -154,7 +165,20 @@ def make_optimizer(
             for (head, no_decay), params in sorted(groups.items())
         ],
         lr=lr,
+        fused=True if fused else None,
     )
+
+
+def compile_module(module: nn.Module) -> None:
+    """``torch.compile`` ``module`` in place (``Module.compile``: its state_dict keys, and
+    so save/load and the best-dev copy, are unchanged). Automatic dynamic shapes: a second
+    (batch, length) shape recompiles once with that dimension symbolic, then is reused."""
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    setattr(config, name, max(getattr(config, name), 32))  # train + eval, a few shapes each
+    module.compile()
 
 
 def linear_warmup_decay(optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -192,30 +216,89 @@ def train_loop(
     best_state = None
     bar = _progress(total, config.progress)
     params = [p for p in model.parameters() if p.requires_grad]
+    log = LossLog(config.log_every, batches_per_epoch)
     for epoch in range(epochs):
         model.train()
         start = time.perf_counter()
         for i, (batch, size) in enumerate(batches(epoch)):
             if result.steps >= total:
                 break
-            losses = step(batch, epoch + i / batches_per_epoch)
-            optimizer.zero_grad(set_to_none=True)
-            losses.loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
+            losses = train_step(
+                step, batch, epoch + i / batches_per_epoch, optimizer, scheduler, params, config
+            )
             result.steps += 1
             result.train_samples += size
-            if result.steps % config.log_every == 0:
-                result.loss_curve.append(
-                    _log_entry(result.steps, epoch, i, batches_per_epoch, losses)
-                )
+            log.add(result.steps, epoch, i, losses)
             bar.update(1)
+        result.loss_curve += log.flush()  # the epoch's one device read
+        _wait_for_device(model)  # train_seconds counts the GPU's work, not just the launches
         result.train_seconds += time.perf_counter() - start
         best_state = _evaluate_epoch(evaluate, result, model, best_state, epoch, bar)
     bar.close()
     _restore_best(model, best_state, evaluate, result, epochs)
     return result
+
+
+def train_step(
+    step: Callable[[object, float], StepLosses],
+    batch,
+    epoch: float,
+    optimizer,
+    scheduler,
+    params: list[torch.Tensor],
+    config: LoopConfig,
+) -> StepLosses:
+    """One optimiser step of :func:`train_loop` (also timed by benchmarks/speed_transformers):
+    losses, backward, clipping, AdamW, schedule. Nothing here reads a device value."""
+    losses = step(batch, epoch)
+    optimizer.zero_grad(set_to_none=True)
+    losses.loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    return losses
+
+
+class LossLog:
+    """The loss curve (Figure 4): every ``log_every``-th step's own losses, kept as device
+    tensors and read in one transfer by :meth:`flush` (at the end of each epoch), so that
+    logging never waits for the GPU in the middle of an epoch. The values are those a read
+    at the logged step would give: the tensors are that step's results, never modified."""
+
+    def __init__(self, log_every: int, batches_per_epoch: int) -> None:
+        self.log_every, self.per_epoch = log_every, batches_per_epoch
+        self._pending: list[tuple[int, float, bool, torch.Tensor]] = []
+
+    def add(self, step: int, epoch: int, i: int, losses: StepLosses) -> None:
+        """Keep step ``step``'s losses (the i-th batch of ``epoch``) when it is logged."""
+        if step % self.log_every:
+            return
+        parts = [losses.loss, losses.mtc] + ([] if losses.mlm is None else [losses.mlm])
+        values = torch.stack([t.detach().float().reshape(()) for t in parts])  # (2,) or (3,)
+        epoch_at = round(epoch + (i + 1) / self.per_epoch, 4)
+        self._pending.append((step, epoch_at, losses.mlm is not None, values))
+
+    def flush(self) -> list[dict]:
+        """The kept entries as loss-curve dicts (``step``, ``epoch``, ``mtc_loss``,
+        ``mlm_loss``, ``loss``), read from the device at once; the log is emptied."""
+        if not self._pending:
+            return []
+        width = 3
+        rows = [torch.nn.functional.pad(v, (0, width - v.numel())) for *_, v in self._pending]
+        table = torch.stack(rows).tolist()  # (entries, 3): the one host-device transfer
+        out = []
+        for (step, epoch_at, has_mlm, _), (loss, mtc, mlm) in zip(self._pending, table):
+            out.append(
+                {
+                    "step": step,
+                    "epoch": epoch_at,
+                    "mtc_loss": mtc,
+                    "mlm_loss": mlm if has_mlm else None,
+                    "loss": loss,
+                }
+            )
+        self._pending = []
+        return out
 
 
 def _plan(model: nn.Module, batches_per_epoch: int, config: LoopConfig):
@@ -265,6 +348,7 @@ def _train_loop_distributed(
     bar = _progress(total, config.progress and accelerator.is_main_process)
     params = [p for p in model.parameters() if p.requires_grad]
     world = accelerator.num_processes
+    log = LossLog(config.log_every, batches_per_epoch)
     for epoch in range(epochs):
         wrapped.train()
         loader.set_epoch(epoch)
@@ -280,14 +364,13 @@ def _train_loop_distributed(
             scheduler.step()
             result.steps += 1
             result.train_samples += int(size) * world
-            if result.steps % config.log_every == 0:
+            if result.steps % config.log_every == 0:  # the mean over the ranks
                 mean = [accelerator.reduce(t.detach().float(), "mean") for t in (loss, mtc)]
                 mlm_mean = None if mlm is None else accelerator.reduce(mlm.detach().float(), "mean")
-                losses = StepLosses(loss=mean[0], mtc=mean[1], mlm=mlm_mean)
-                result.loss_curve.append(
-                    _log_entry(result.steps, epoch, i, batches_per_epoch, losses)
-                )
+                log.add(result.steps, epoch, i, StepLosses(mean[0], mean[1], mlm_mean))
             bar.update(1)
+        result.loss_curve += log.flush()
+        _wait_for_device(model)
         result.train_seconds += time.perf_counter() - start
         best_state = _evaluate_epoch(evaluate, result, model, best_state, epoch, bar)
     bar.close()
@@ -296,14 +379,11 @@ def _train_loop_distributed(
     return result
 
 
-def _log_entry(step: int, epoch: int, i: int, per_epoch: int, losses: StepLosses) -> dict:
-    return {
-        "step": step,
-        "epoch": round(epoch + (i + 1) / per_epoch, 4),
-        "mtc_loss": float(losses.mtc.detach()),
-        "mlm_loss": None if losses.mlm is None else float(losses.mlm.detach()),
-        "loss": float(losses.loss.detach()),
-    }
+def _wait_for_device(model: nn.Module) -> None:
+    """Block until the CUDA work queued for ``model`` is done (no-op on CPU)."""
+    param = next(model.parameters(), None)
+    if param is not None and param.device.type == "cuda":
+        torch.cuda.synchronize(param.device)
 
 
 def _progress(total: int, enabled: bool):

@@ -1,0 +1,52 @@
+"""benchmarks/speed_transformers.py runs end to end on a tiny model and writes its JSON
+(the numbers themselves are not checked: speed belongs to the script, not to tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest
+
+from benchmarks import speed_transformers
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_speed_script_writes_every_ratio(tmp_path, capsys):
+    pytest.importorskip("accelerate")  # the Trainer needs it
+    out = tmp_path / "speed.json"
+    configs = "hf,trainer,bert,bert_long,lm,lm_mlm"
+    small = ["--seq-len", "24", "--batch-size", "4", "--num-labels", "3", "--batches", "2"]
+    speed_transformers.main(
+        ["--backbone", "tiny-random", "--device", "cpu", "--quick", "--no-mfu"]
+        + [*small, "--configs", configs, "--json", str(out)]
+    )
+    record = json.loads(out.read_text())
+    for key in ("bert_vs_hf", "bert_vs_trainer", "lm_vs_bert_same_len", "lm_mlm_vs_lm"):
+        assert record[key] > 0, key
+    assert set(record["samples_per_s"]) == set(configs.split(","))
+    assert record["configs"]["lm"]["seq_len"] == 24 + 9  # T + 3L
+    assert record["device"] == "cpu" and record["bert_step_ms"] > 0
+    printed = capsys.readouterr().out
+    assert "| bert | 24 |" in printed and "bert_vs_trainer" in printed
+
+
+def test_flops_and_peaks():
+    from lmmtc.transformers.backbone import random_backbone
+    from lmmtc.transformers.model import LabelMaskNetwork
+
+    encoder = random_backbone("random-base", device="meta").encoder
+    network = LabelMaskNetwork(
+        encoder, 28, readout="cls", label_head="per_label", mlm_head=None, dropout=0.1
+    )
+    flops = speed_transformers._train_flops(network, batch=2, seq=128)
+    layers = 12 * (4 * (768 * 768 + 768) + 2 * 768 + 2 * 768 * 3072 + 3072 + 768 + 2 * 768)
+    n = layers + 768 * 28 + 28  # encoder layers and the classifier; no embedding tables
+    assert flops == 6 * n * 2 * 128 + 12 * 12 * 768 * 128 * 128 * 2
+    table = dict(speed_transformers.PEAK_BF16_TFLOPS)
+    match = lambda name: next(p for k, p in speed_transformers.PEAK_BF16_TFLOPS if k in name)  # noqa: E731
+    assert match("NVIDIA H200") == match("NVIDIA H100 80GB HBM3") == table["H100"] == 989.4
+    assert match("NVIDIA H100 PCIe") == 756.0 and match("NVIDIA A100-SXM4-80GB") == 312.0
