@@ -11,6 +11,7 @@ Hugging Face model name. Loading never reaches the network when ``HF_HUB_OFFLINE
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
