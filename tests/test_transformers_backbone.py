@@ -73,7 +73,9 @@ def test_lm_mlm_on_a_pretrained_folder_reuses_its_mlm_head(tmp_path):
 
     texts = _corpus()
     params = {"max_steps": 4}
-    method = LabelMaskMLM(backbone="pretrain:tiny", cache_dir=str(tmp_path), pretrain=params)
+    method = LabelMaskMLM(  # the BertForMaskedLM-style head (the default is eq. 3's linear)
+        backbone="pretrain:tiny", cache_dir=str(tmp_path), pretrain=params, mlm_head="bert"
+    )
     method._build(["north", "south"], texts, seed=0)
     assert method.run_info()["mlm_head_from_checkpoint"] is True
     head = load_backbone(

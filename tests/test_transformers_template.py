@@ -116,8 +116,15 @@ def _batch(method, labels):
     return method._collate(enc.text_ids, torch.tensor(labels, dtype=torch.float32))
 
 
-def test_no_gold_label_visible_in_the_bce_pass(lm_mlm_method):
-    method, tokens = lm_mlm_method, lm_mlm_method.tokens
+def test_no_gold_label_visible_in_the_bce_view_of_the_separate_reading():
+    """mlm_view 'separate' (the suite's earlier default): the BCE rows are the inference
+    input; the single view of Algorithm 1 is tested in test_lmmtc_objective.py."""
+    method = LabelMaskMLM(
+        backbone="tiny-random", max_len=32, mask_prob=0.5, mlm_view="separate", progress=False
+    )
+    method._build(LABELS, None, seed=0)
+    method._gen = torch.Generator().manual_seed(0)
+    tokens = method.tokens
     batch = _batch(method, [[1, 0, 1], [0, 1, 0], [1, 1, 1]])
     gold = set(tokens.yes.tolist() + tokens.no.tolist())
     for _ in range(5):
@@ -187,11 +194,11 @@ def test_mlm_loss_only_at_masked_positions(lm_mlm_method):
     )
 
 
-def test_some_visible_and_bce_on_masked(tokenizer):
+def test_random_mask_count_and_bce_on_masked(tokenizer):
     method = LabelMaskMLM(
         backbone="tiny-random",
         max_len=32,
-        bce_input="some_visible",
+        mask_count="random",
         bce_on="masked",
         readout="label",
         label_head="shared",
@@ -212,8 +219,10 @@ def test_options_reject_contradictions():
         LabelMaskMLM(mlm_lambada=0.1)
     with pytest.raises(ValueError, match="readout"):
         LabelMaskMLM(readout="pooler")
-    with pytest.raises(ValueError, match="contradicts"):
-        LabelMaskMLM(bce_input="all_masked", mask_count="random")
+    with pytest.raises(TypeError, match="folded into mask_count"):
+        LabelMaskMLM(bce_input="all_masked")
+    with pytest.raises(ValueError, match="no visible label"):
+        LabelMaskMLM(mask_count="all")
     from baselines.bert import Bert
 
     with pytest.raises(ValueError, match="without a template"):

@@ -114,7 +114,7 @@ def test_public_implementation_variant_trains(dataset):
         **{**QUICK, "max_steps": 12, "epochs": 2},
         readout="label",
         label_head="shared",
-        bce_input="some_visible",
+        mask_count="random",
         bce_on="masked",
         mlm_target="text",
         mlm_schedule=[[1, 1.0]],

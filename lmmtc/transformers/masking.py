@@ -1,4 +1,5 @@
-"""The training views of a batch: which label states the BCE pass sees, and the MLM masks.
+"""Which label tokens a training input masks, the inputs built from that, and the MLM
+targets.
 
 Every random draw takes an explicit ``torch.Generator`` so that a seed fixes the run.
 """
@@ -10,6 +11,7 @@ import torch
 from lmmtc.transformers.template import MASK, NO, YES, LabelTokens
 
 IGNORE = -100
+MASK_COUNTS = ("bernoulli", "random", "all")
 
 
 def gold_states(labels: torch.Tensor) -> torch.Tensor:
@@ -17,17 +19,33 @@ def gold_states(labels: torch.Tensor) -> torch.Tensor:
     return torch.where(labels > 0.5, YES, NO).long()
 
 
-def bce_states(labels: torch.Tensor, mask_count: str, gen: torch.Generator | None) -> torch.Tensor:
-    """States of the BCE pass: every label MASK (``all``, the inference input), or a random
-    number k ~ U{1..L} of labels per batch masked, the others shown as YES/NO (``random``)."""
-    b, n_lab = labels.shape
+def draw_masked(
+    shape: tuple[int, int], mask_count: str, prob: float, gen: torch.Generator | None
+) -> torch.Tensor:
+    """(B, L) bool: which label tokens a training input masks.
+
+    ``bernoulli``: each label independently with ``prob``, at least one per row (a row
+    with none gets one label chosen uniformly; the paper's "mask the token with a certain
+    probability", 0.15). ``random``: k ~ U{1..L} per batch, k random labels per row (the
+    public implementation). ``all``: every label (the inference input)."""
+    b, n_lab = shape
     if mask_count == "all":
-        return torch.full((b, n_lab), MASK, dtype=torch.long)
-    if mask_count != "random":
-        raise ValueError(f"mask_count must be 'all' or 'random', got {mask_count!r}")
-    k = int(torch.randint(1, n_lab + 1, (1,), generator=gen))
-    order = torch.rand((b, n_lab), generator=gen).argsort(dim=1)  # a random permutation a row
-    masked = torch.zeros((b, n_lab), dtype=torch.bool).scatter_(1, order[:, :k], True)
+        return torch.ones((b, n_lab), dtype=torch.bool)
+    if mask_count == "random":
+        k = int(torch.randint(1, n_lab + 1, (1,), generator=gen))
+        order = torch.rand((b, n_lab), generator=gen).argsort(dim=1)  # a permutation a row
+        return torch.zeros((b, n_lab), dtype=torch.bool).scatter_(1, order[:, :k], True)
+    if mask_count != "bernoulli":
+        raise ValueError(f"mask_count must be one of {MASK_COUNTS}, got {mask_count!r}")
+    masked = torch.rand((b, n_lab), generator=gen) < prob  # (B, L)
+    fallback = torch.randint(0, n_lab, (b,), generator=gen)  # (B,) drawn for every row
+    empty = ~masked.any(dim=1)  # (B,)
+    masked[empty, fallback[empty]] = True
+    return masked
+
+
+def masked_states(labels: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
+    """(B, L) labels and (B, L) bool mask -> states: MASK where masked, else gold YES/NO."""
     return torch.where(masked, MASK, gold_states(labels))
 
 
@@ -40,6 +58,17 @@ def apply_states(
     return out
 
 
+def label_targets(
+    state_pos: torch.Tensor, labels: torch.Tensor, masked: torch.Tensor, tokens: LabelTokens
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The label MLM's targets: (N, 2) (row, column) of the masked label tokens and (N,)
+    their gold YES-i/NO-i ids, in row-major order of ``masked`` (B, L)."""
+    rows, cols = masked.nonzero(as_tuple=True)
+    positions = torch.stack([rows, state_pos[rows, cols]], dim=1)  # (N, 2)
+    targets = tokens.state_ids(gold_states(labels))[rows, cols]  # (N,)
+    return positions, targets
+
+
 def label_mlm_view(
     input_ids: torch.Tensor,
     state_pos: torch.Tensor,
@@ -48,16 +77,14 @@ def label_mlm_view(
     prob: float,
     gen: torch.Generator | None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The label MLM view: the gold labels shown as YES-i/NO-i, each masked with ``prob``.
+    """An input with the gold labels shown as YES-i/NO-i, each masked ``bernoulli`` with
+    ``prob`` (at least one a row), and its label MLM targets.
 
     Returns (ids (B, T), positions (N, 2) of the masked label tokens as (row, column),
     targets (N,) the true YES-i/NO-i ids)."""
-    gold = gold_states(labels)  # (B, L)
-    masked = torch.rand(gold.shape, generator=gen) < prob  # (B, L)
-    ids = apply_states(input_ids, state_pos, torch.where(masked, MASK, gold), tokens)
-    rows, cols = masked.nonzero(as_tuple=True)
-    positions = torch.stack([rows, state_pos[rows, cols]], dim=1)  # (N, 2)
-    targets = tokens.state_ids(gold)[rows, cols]  # (N,)
+    masked = draw_masked(tuple(labels.shape), "bernoulli", prob, gen)  # (B, L)
+    ids = apply_states(input_ids, state_pos, masked_states(labels, masked), tokens)
+    positions, targets = label_targets(state_pos, labels, masked, tokens)
     return ids, positions, targets
 
 

@@ -45,9 +45,9 @@ from lmmtc.transformers.trainer import (
 
 
 class Views(NamedTuple):
-    """What one training step feeds the network."""
+    """What one training step feeds the network: one encoder pass over ``input_ids``."""
 
-    input_ids: torch.Tensor  # (B, T), or (2B, T) with the label MLM view stacked below
+    input_ids: torch.Tensor  # (B, T); (2B, T) in mlm_view 'separate' (MLM view below)
     attention_mask: torch.Tensor  # same shape
     bce_on: torch.Tensor | None  # (B, L) bool: labels the BCE covers (None: all)
     mlm_positions: torch.Tensor | None  # (N, 2) (row, column) of masked tokens
@@ -130,9 +130,10 @@ class TransformerMTC:
 
     def _set_lengths(self, config) -> None:
         """Effective max_len (text_len + template when text_len is set; at most the
-        position embeddings) and the text budget max_len - 3L - 2."""
+        position embeddings) and the text budget max_len - 3L - 2 (also for bert with
+        ``reserve_template``: lm's text length)."""
         opt, n_lab = self.options, len(self.label_names)
-        with_template = opt.template is not None
+        with_template = opt.template is not None or opt.reserve_template
         wanted = opt.max_len
         if opt.text_len is not None:
             wanted = opt.text_len + 2 + (3 * n_lab if with_template else 0)
@@ -228,18 +229,27 @@ class TransformerMTC:
 
     # --- the objective ------------------------------------------------------------------
     def _views(self, batch: Batch, epoch: float) -> Views:
-        """The inputs of one training step (see :class:`Views`); all on CPU."""
+        """The inputs of one training step (see :class:`Views`); all on CPU.
+
+        With a template, ``mask_count`` draws which label tokens are masked (B, L); the
+        others show their gold YES-i/NO-i. In the single view (Algorithm 1) that one input
+        feeds the BCE (on the masked labels with ``bce_on: masked``) and the label MLM
+        (targets: the gold ids at the same masked positions). In the separate view the
+        label MLM gets a second input, stacked below: (2B, T), one forward for both."""
         opt, gen = self.options, self._gen
         b = batch.input_ids.shape[0]
-        ids, on = batch.input_ids, None
-        if self.tokens is not None and opt.effective_mask_count() == "random":
-            states = masking.bce_states(batch.labels, "random", gen)  # (B, L)
-            ids = masking.apply_states(ids, batch.state_pos, states, self.tokens)
-            if opt.bce_on == "masked":
-                on = states == masking.MASK
+        ids, attention, on = batch.input_ids, batch.attention_mask, None
+        masked = None
+        if self.tokens is not None:
+            shape = tuple(batch.labels.shape)
+            masked = masking.draw_masked(shape, opt.mask_count, opt.mask_prob, gen)  # (B, L)
+            if opt.mask_count != "all":  # batch.input_ids already has every label masked
+                states = masking.masked_states(batch.labels, masked)  # (B, L)
+                ids = masking.apply_states(ids, batch.state_pos, states, self.tokens)
+                if opt.bce_on == "masked":
+                    on = masked
         positions = targets = None
         lam = opt.lambda_at(epoch) if opt.mlm_target else 0.0
-        attention = batch.attention_mask
         if lam > 0 and opt.mlm_target == "text":
             ids, positions, targets = masking.text_mlm_view(
                 ids,
@@ -249,7 +259,11 @@ class TransformerMTC:
                 opt.mask_prob,
                 gen,
             )
-        elif lam > 0 and opt.mlm_target == "label":
+        elif lam > 0 and opt.mlm_target == "label" and opt.mlm_view == "single":
+            positions, targets = masking.label_targets(
+                batch.state_pos, batch.labels, masked, self.tokens
+            )  # (N, 2), (N,): the BCE's own masked label positions
+        elif lam > 0 and opt.mlm_target == "label":  # separate: a second view
             view, positions, targets = masking.label_mlm_view(
                 batch.input_ids, batch.state_pos, batch.labels, self.tokens, opt.mask_prob, gen
             )
@@ -259,21 +273,31 @@ class TransformerMTC:
         return Views(ids, attention, on, positions, targets, lam)
 
     def _step(self, batch: Batch, epoch: float) -> StepLosses:
-        """One batch's losses: BCE (eq. 4) + lambda x MLM cross-entropy (eq. 5)."""
+        """One batch's losses: BCE (eq. 4) + lambda x MLM cross-entropy (eq. 5), from one
+        encoder pass whose output O both heads read (eq. 3)."""
         ids, attention, on, positions, targets, lam = self._views(batch, epoch)
         dev = self._device
+
+        def to_dev(tensor: torch.Tensor) -> torch.Tensor:
+            # asynchronous from pinned memory on CUDA: the host does not wait per step
+            return tensor.to(dev, non_blocking=True)
+
         b = batch.input_ids.shape[0]
-        labels = batch.labels.to(dev)
-        state_pos = None if batch.state_pos is None else batch.state_pos.to(dev)
+        labels = to_dev(batch.labels)
+        state_pos = None if batch.state_pos is None else to_dev(batch.state_pos)
         with autocast(dev, self.options.precision):
-            hidden = self.network.encode(ids.to(dev), attention.to(dev)).last_hidden_state
+            hidden = self.network.encode(to_dev(ids), to_dev(attention)).last_hidden_state
             logits = self.network.label_logits(hidden[:b], state_pos).float()  # (B, L)
             bce = nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-            mtc = bce.mean() if on is None else bce[on.to(dev)].mean()
+            if on is None:
+                mtc = bce.mean()
+            else:  # mean over the covered labels; a masked sum needs no host sync
+                covered = to_dev(on).to(bce.dtype)  # (B, L)
+                mtc = (bce * covered).sum() / covered.sum().clamp(min=1.0)
             mlm = None
             if positions is not None and positions.shape[0] > 0:
-                mlm_logits = self.network.mlm_logits(hidden, positions.to(dev)).float()  # (N, V')
-                mlm = nn.functional.cross_entropy(mlm_logits, targets.to(dev))
+                mlm_logits = self.network.mlm_logits(hidden, to_dev(positions)).float()  # (N, V')
+                mlm = nn.functional.cross_entropy(mlm_logits, to_dev(targets))
             elif positions is not None:  # nothing drawn for masking in this batch
                 mlm = torch.zeros((), device=dev)
         loss = mtc if mlm is None else mtc + lam * mlm
@@ -349,10 +373,10 @@ class TransformerMTC:
         )
 
     def _micro_f1(self, split: Split) -> float:
-        from lmmtc.metrics import micro_f1
+        """Dev micro-F1 for epoch selection: the harness's metric and threshold."""
+        from lmmtc.metrics import METRICS
 
-        scores = self.predict_scores(split.texts)
-        return micro_f1(split.labels, (scores >= 0.5).astype(np.uint8))
+        return METRICS["micro_f1"].score(split.labels, self.predict_scores(split.texts))
 
     @torch.no_grad()
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -421,8 +445,15 @@ class TransformerMTC:
             yield idx, self._batch(packed, idx)
 
     def run_info(self) -> dict:
-        """What the harness records beside the metrics."""
-        return {**self._info, "options": dataclasses.asdict(self.options)}
+        """What the harness records beside the metrics, with the training input's reading
+        (``mask_count``, ``mlm_view``) resolved, whatever the config left unset."""
+        opt = self.options
+        return {
+            **self._info,
+            "mask_count": opt.effective_mask_count(),
+            "mlm_view": opt.effective_mlm_view(),
+            "options": dataclasses.asdict(opt),
+        }
 
     def attention_maps(self, texts: Sequence[str]) -> np.ndarray:
         """(num_layers, L, L) label-to-label attention, head-averaged, summed over texts."""
@@ -493,27 +524,30 @@ def _jsonable(value) -> bool:
 
 @register_method("lm", family="transformer")
 class LabelMask(TransformerMTC):
-    """LM-MTC: a per-label template prefix, every label masked, BCE at the label positions."""
+    """LM-MTC without the MLM loss: lm_mlm with lambda 0, the same single-view input (each
+    label token masked with p 0.15, the others gold), BCE at the masked labels' positions."""
 
     DEFAULTS = {"template": "diff", "mlm_target": None}
 
 
 @register_method("lm_mlm", family="transformer")
 class LabelMaskMLM(TransformerMTC):
-    """LM-MTC + label MLM: BCE plus 0.05 x cross-entropy on masked YES-i/NO-i tokens."""
+    """LM-MTC (Algorithm 1): one input with each label token masked with p 0.15 and the
+    others gold; BCE at the masked labels plus 0.05 x the label MLM's cross-entropy over
+    V' at the same positions, both read from one encoder pass."""
 
     DEFAULTS = {"template": "diff", "mlm_target": "label"}
 
 
 @register_method("lm_same", family="transformer")
 class LabelMaskSame(TransformerMTC):
-    """LM-MTC with one shared [LS] [YES] [NO] [LMASK] [LE] for all labels (Table 4)."""
+    """lm with one shared [LS] [YES] [NO] [LMASK] [LE] for all labels (Table 4)."""
 
     DEFAULTS = {"template": "same", "mlm_target": None}
 
 
 @register_method("lm_mlm_same", family="transformer")
 class LabelMaskMLMSame(TransformerMTC):
-    """LM-MTC + label MLM with the shared template of Table 4."""
+    """lm_mlm with the shared template of Table 4."""
 
     DEFAULTS = {"template": "same", "mlm_target": "label"}

@@ -12,10 +12,13 @@ MLM_HEADS = ("bert", "linear")
 
 
 class MLMHead(nn.Module):
-    """A BertForMaskedLM-style head (dense, GELU, LayerNorm, decoder tied to the input
-    embeddings, bias over the extended vocabulary V'), or a plain untied linear layer."""
+    """A plain untied linear layer H -> V' (``linear``: eq. 3's O_m = O W_m + b_m, "one
+    layer of full connection"), or a BertForMaskedLM-style head (``bert``: dense, GELU,
+    LayerNorm, decoder tied to the input embeddings, bias over the extended vocabulary V')."""
 
-    def __init__(self, hidden: int, get_embeddings, kind: str, eps: float = 1e-12):
+    def __init__(
+        self, hidden: int, get_embeddings, kind: str, eps: float = 1e-12, std: float = 0.02
+    ):
         super().__init__()
         if kind not in MLM_HEADS:
             raise ValueError(f"mlm_head must be one of {MLM_HEADS}, got {kind!r}")
@@ -27,8 +30,10 @@ class MLMHead(nn.Module):
             # tied decoder: the encoder's input embeddings (V', H), looked up, not registered
             self._get_embeddings = get_embeddings
             self.bias = nn.Parameter(torch.zeros(vocab))
-        else:
+        else:  # W_m (H, V') and b_m, initialised as BERT initialises a new linear layer
             self.decoder = nn.Linear(hidden, vocab)
+            nn.init.normal_(self.decoder.weight, std=std)
+            nn.init.zeros_(self.decoder.bias)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """(N, H) hidden states at masked positions -> (N, V') logits."""
@@ -90,7 +95,10 @@ class LabelMaskNetwork(nn.Module):
         self.mlm = None
         if mlm_head is not None:
             eps = getattr(encoder.config, "layer_norm_eps", 1e-12)
-            self.mlm = MLMHead(hidden, encoder.get_input_embeddings, mlm_head, eps)
+            # drawn on a fork of the global RNG: the head leaves every later draw (dropout)
+            # as it is without it, so lm_mlm with lambda 0 trains exactly as lm does
+            with torch.random.fork_rng(devices=[]):
+                self.mlm = MLMHead(hidden, encoder.get_input_embeddings, mlm_head, eps, std)
 
     def encode(self, input_ids, attention_mask, output_attentions: bool = False):
         """Run the encoder: (B, T) ids -> its output (``last_hidden_state`` (B, T, H))."""

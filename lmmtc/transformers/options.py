@@ -3,7 +3,10 @@
 Defaults are the paper's settings (section 5.4) where it states one; where it is silent
 (DESIGN.md, "LM-MTC: what the paper says, and where it is silent") the default is the
 reading stated next to each field. The method classes override a few defaults
-(``bert`` has no template, ``lm_mlm`` adds the label MLM, ...).
+(``bert`` has no template, ``lm_mlm`` adds the label MLM, ...). Options left None
+resolve in :meth:`TransformerOptions.build` to the value the rest implies, so a run's
+recorded options never hold None for ``mask_count``, ``mlm_view`` or (with an MLM)
+``mlm_head``.
 """
 
 from __future__ import annotations
@@ -40,35 +43,67 @@ class TransformerOptions:
     #: breaks the symmetry between labels); 'mean' of the vocabulary; 'label_name': mean
     #: of the label name's word pieces (YES/NO rows also average in 'yes'/'no').
     new_token_init: str = "random"
-    # --- readout and BCE ------------------------------------------------------------
-    #: 'label': label i's logit read at its own [MASK-i] position: eq. 3's W_l (H x L)
-    #: applied where the paper masks the label; 'cls': W_l on [CLS] (bert always uses cls).
+    # --- readout -----------------------------------------------------------------------
+    #: 'label': label i's logit read at its own state position ([MASK-i] at inference):
+    #: eq. 3's W_l (H x L) applied where the paper masks the label (the paper is silent on
+    #: where O_l is read); 'cls': W_l on [CLS] (bert always uses cls).
     readout: str = "label"
-    #: With readout 'label': 'per_label' weights (column i of W_l for label i) or one
-    #: 'shared' linear unit for all labels (the public implementation).
+    #: With readout 'label': 'per_label' weights (column i of W_l for label i, eq. 3's
+    #: W_l in R^{768 x |L|}) or one 'shared' linear unit for all labels (the public
+    #: implementation).
     label_head: str = "per_label"
-    #: 'all_masked': the BCE pass sees every label as MASK, the inference input (a visible
-    #: gold label would leak its target); 'some_visible': a random number of labels masked.
-    bce_input: str = "all_masked"
-    #: 'all' or 'random' (k ~ U{1..L} labels masked per batch); None: follows bce_input.
+    # --- the training input: which label tokens are masked -----------------------------
+    #: How the label tokens of a training example are masked; the others show the gold
+    #: YES-i/NO-i. None resolves (in ``build``) to the reading's own value:
+    #:   'bernoulli' (single view): each label independently with ``mask_prob``, at least
+    #:       one per example (a row with none gets one label chosen uniformly). Follows
+    #:       "randomly mask the token with a certain probability" (abstract), "set the
+    #:       mask probability of MLM to 0.15" (5.4) and "for label sequence with mask
+    #:       [1,0,mask]" (4.1): one input with visible gold labels and masked ones.
+    #:   'all' (separate view, and bert): every label MASK in the BCE input, the inference
+    #:       input ("mask all the labels", 4.2); changes: no gold label is ever visible,
+    #:       so label correlations are learnt only through the shared encoder.
+    #:   'random': k ~ U{1..L} labels per batch (the public implementation); changes:
+    #:       the number masked is uniform, not ~ 0.15 L.
     mask_count: str | None = None
-    #: BCE over 'all' labels (eq. 4) or only the 'masked' ones (public implementation).
-    bce_on: str = "all"
+    #: BCE over the 'masked' labels only (default; the paper is silent on it and eq. 4
+    #: sums over all |L| labels, but a visible gold label would simply be copied to its
+    #: own logit; with mask_count 'all' both are the same), or over 'all' labels (eq. 4
+    #: read literally: the visible labels then teach copying).
+    bce_on: str = "masked"
     # --- MLM ---------------------------------------------------------------------------
-    #: None: no MLM; 'label': a second view with the gold labels visible, each masked with
-    #: mask_prob, predicting YES-i/NO-i over V' (the paper's label MLM); 'text': BERT's
-    #: text-token MLM on the BCE pass itself (bert_mlm).
+    #: None: no MLM (lm, bert); 'label': predict the masked label tokens YES-i/NO-i over
+    #: the extended vocabulary V' ("we need to extend V to V'", 4.2); 'text': BERT's
+    #: text-token MLM on the same pass (bert_mlm, the public implementation).
     mlm_target: str | None = None
-    #: lambda of eq. 5 (paper: 0.05, Figure 5).
+    #: 'single' (default): one input per example and one encoder pass; the BCE and the
+    #: label MLM read the same output O (eq. 3) at the same masked label positions
+    #: (Algorithm 1, line 2: "generate templates T as Eq 2 and input tokens with masks
+    #: X'"). 'separate': the BCE on a view masked by mask_count (resolved: all) and the
+    #: label MLM on a second view with the gold labels visible, masked as 'bernoulli',
+    #: stacked as (2B, T) in one forward (the suite's earlier default; changes:
+    #: the BCE never sees a visible label, and a step costs two views). None resolves to
+    #: 'single'.
+    mlm_view: str | None = None
+    #: lambda of eq. 5 (paper: 0.05, "we set lambda = 0.05 for all datasets", 5.6.2).
     mlm_lambda: float = 0.05
     #: [[epoch_until, lambda], ...]: lambda while epoch < epoch_until, then mlm_lambda
-    #: (e.g. [[3, 1.0]] = weight 1 for the first 3 epochs).
+    #: (e.g. [[3, 1.0]] = weight 1 for the first 3 epochs, the public implementation).
     mlm_schedule: list | None = None
-    #: Mask probability of the MLM (paper: 0.15).
+    #: Mask probability of the label tokens (and of the text MLM's word pieces): "set the
+    #: mask probability of MLM to 0.15" (5.4).
     mask_prob: float = 0.15
-    #: 'bert': BertForMaskedLM-style head (dense, GELU, LayerNorm, decoder tied to the
-    #: input embeddings; the checkpoint's own head is loaded when it has one), or 'linear'.
-    mlm_head: str = "bert"
+    #: 'linear': one untied linear layer H -> V' ("one layer of full connection", eq. 3's
+    #: W_m in R^{768 x |V'|}); 'bert': BertForMaskedLM-style head (dense, GELU, LayerNorm,
+    #: decoder tied to the input embeddings; the checkpoint's own head is loaded when it
+    #: has one). None resolves to 'linear' for the label MLM and 'bert' for the text MLM
+    #: (BERT's own pre-training head, what bert_mlm has always used).
+    mlm_head: str | None = None
+    #: bert only (template None): give the text lm's budget max_len - 3L - 2, as if the
+    #: 3L template tokens were there. The paper's LM and Bert both take 512 tokens, so on
+    #: Reuters (L = 90) LM reads 240 word pieces of text against Bert's 510; this option
+    #: measures Bert at LM's text length (the paper is silent).
+    reserve_template: bool = False
     # --- optimisation (paper 5.4: AdamW, lr 5e-5, batch 16, 40 epochs, warm-up 0.1) ----
     lr: float = 5e-5
     #: Learning rate of the label classifier, the one layer that starts untrained (None:
@@ -128,18 +163,41 @@ class TransformerOptions:
 
     @classmethod
     def build(cls, defaults: dict, params: dict) -> TransformerOptions:
-        """Options from a class's defaults and the user's params; unknown names fail."""
+        """Options from a class's defaults and the user's params; unknown names fail;
+        None-valued choices are resolved (see :meth:`resolve`)."""
         names = {f.name for f in dataclasses.fields(cls)}
         for key in params:
+            if key in _FOLDED:
+                raise TypeError(_FOLDED[key])
             if key not in names:
                 raise TypeError(f"unknown parameter {key!r}.{did_you_mean(key, names)}")
         options = cls(**{**defaults, **params})
         options.validate()
+        options.resolve()
         return options
 
+    def resolve(self) -> None:
+        """Fill the None-valued choices with what the other options imply."""
+        self.mlm_view = self.effective_mlm_view()
+        self.mask_count = self.effective_mask_count()
+        if self.mlm_target is None:
+            self.mlm_head = None  # no MLM, no head: the record says what is built
+        elif self.mlm_head is None:
+            self.mlm_head = "linear" if self.mlm_target == "label" else "bert"
+
+    def effective_mlm_view(self) -> str:
+        """'single' unless set: one input, one pass (Algorithm 1)."""
+        return self.mlm_view or "single"
+
     def effective_mask_count(self) -> str:
-        derived = "all" if self.bce_input == "all_masked" else "random"
-        return self.mask_count or derived
+        """The masking of the training input: 'all' without a template (nothing to mask:
+        bert trains on its inference input) and in the separate view's BCE input,
+        'bernoulli' in the single view (Algorithm 1)."""
+        if self.mask_count is not None:
+            return self.mask_count
+        if self.template is None or self.effective_mlm_view() == "separate":
+            return "all"
+        return "bernoulli"
 
     def lambda_at(self, epoch: float) -> float:
         """The MLM weight at a (fractional) epoch, following ``mlm_schedule``."""
@@ -156,28 +214,39 @@ class TransformerOptions:
             "new_token_init": ("random", "mean", "label_name"),
             "readout": ("cls", "label"),
             "label_head": ("per_label", "shared"),
-            "bce_input": ("all_masked", "some_visible"),
-            "mask_count": (None, "all", "random"),
-            "bce_on": ("all", "masked"),
+            "mask_count": (None, "bernoulli", "random", "all"),
+            "bce_on": ("masked", "all"),
             "mlm_target": (None, "label", "text"),
-            "mlm_head": ("bert", "linear"),
+            "mlm_view": (None, "single", "separate"),
+            "mlm_head": (None, "linear", "bert"),
             "distributed": ("auto", "off"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if self.template is None and (
-            self.readout == "label" or self.mlm_target == "label" or self.bce_input != "all_masked"
-        ):
+        if self.template is None:
+            if self.readout == "label" or self.mlm_target == "label":
+                raise ValueError(
+                    "without a template (bert) readout must be 'cls' and mlm_target None or 'text'"
+                )
+            if self.mask_count not in (None, "all"):
+                raise ValueError(
+                    f"mask_count {self.mask_count!r} needs label tokens: without a template "
+                    "(bert) the training input is the inference input (mask_count 'all')"
+                )
+        elif self.reserve_template:
+            raise ValueError("reserve_template is for bert (template None): lm has its template")
+        view = self.effective_mlm_view()
+        if view == "separate" and self.mlm_target != "label":
             raise ValueError(
-                "without a template (bert) readout must be 'cls', bce_input 'all_masked' and "
-                "mlm_target None or 'text'"
+                f"mlm_view 'separate' puts the label MLM on a second view: it needs "
+                f"mlm_target 'label', got {self.mlm_target!r}"
             )
-        expected = "all" if self.bce_input == "all_masked" else "random"
-        if self.mask_count is not None and self.mask_count != expected:
+        if view == "single" and self.mlm_target == "label" and self.mask_count == "all":
             raise ValueError(
-                f"mask_count {self.mask_count!r} contradicts bce_input {self.bce_input!r} "
-                f"(all_masked <-> all, some_visible <-> random)"
+                "mask_count 'all' with the single-view label MLM leaves no visible label to "
+                "predict from: use mlm_view 'separate' (MLM on a second view) or mask_count "
+                "'bernoulli'"
             )
         for name in ("lr", "head_lr"):
             value = getattr(self, name)
@@ -189,3 +258,13 @@ class TransformerOptions:
             raise ValueError(f"pad_to must be one of auto, longest, buckets, got {self.pad_to!r}")
         if int(self.bucket_count) < 1:
             raise ValueError(f"bucket_count must be >= 1, got {self.bucket_count}")
+
+
+#: Options that were folded into others: naming one fails with the replacement.
+_FOLDED = {
+    "bce_input": (
+        "bce_input was folded into mask_count: bce_input 'all_masked' -> mask_count 'all', "
+        "'some_visible' -> mask_count 'random' (with bce_on 'masked' to keep the BCE on the "
+        "masked labels)"
+    ),
+}
