@@ -24,6 +24,7 @@ variant's or ``--set``'s caps replace both.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +149,32 @@ def resolve(
         subset[split] = min(cap, subset.get(split, cap))
     subset.update(explicit_caps)
     return ResolvedConfig(params=params, subset=subset, sources=tuple(sources))
+
+
+#: Parameters that change how a cell is shown or scheduled, not what it computes: a
+#: different value does not make a run file stale.
+RESULT_NEUTRAL_PARAMS = frozenset({"progress", "num_threads", "eval_batch_size"})
+
+
+def param_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for each key whose JSON value differs (``<unset>`` where a side
+    lacks the key), leaving out :data:`RESULT_NEUTRAL_PARAMS`."""
+
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+    old, new = plain(old), plain(new)
+    unset = "<unset>"
+    return [
+        f"{prefix}{key}: {old.get(key, unset)!r} -> {new.get(key, unset)!r}"
+        for key in sorted(set(old) | set(new))
+        if key not in RESULT_NEUTRAL_PARAMS and old.get(key, unset) != new.get(key, unset)
+    ]
+
+
+def changes(params: dict, subset: dict, config: ResolvedConfig) -> list[str]:
+    """How a run's stored ``params`` and ``subset`` differ from ``config`` (empty: the
+    same computation)."""
+    return param_changes(params, config.params) + param_changes(
+        subset, config.subset, prefix="subset."
+    )

@@ -7,7 +7,6 @@ it, which :func:`stale_reason` spells out for the user.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,27 +99,6 @@ def planned_datasets(options: RunOptions, planned: Sequence[Planned]) -> list[st
     return list(dict.fromkeys(names))
 
 
-#: Parameters that change how a cell is shown or scheduled, not what it computes: a
-#: different value does not make a run file stale.
-RESULT_NEUTRAL_PARAMS = frozenset({"progress", "num_threads", "eval_batch_size"})
-
-
-def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """``key: old -> new`` for each key whose JSON value differs (``<unset>`` where a side
-    lacks the key), leaving out :data:`RESULT_NEUTRAL_PARAMS`."""
-
-    def plain(value: Any) -> Any:
-        return json.loads(json.dumps(value, sort_keys=True, default=str))
-
-    old, new = plain(old), plain(new)
-    unset = "<unset>"
-    return [
-        f"{prefix}{key}: {old.get(key, unset)!r} -> {new.get(key, unset)!r}"
-        for key in sorted(set(old) | set(new))
-        if key not in RESULT_NEUTRAL_PARAMS and old.get(key, unset) != new.get(key, unset)
-    ]
-
-
 def stale_reason(
     path: Path,
     dataset: MultiLabelDataset | None,
@@ -140,8 +118,7 @@ def stale_reason(
         return "the data files changed"
     if config is None:
         return None
-    changed = config_changes(record.config.params, config.params)
-    changed += config_changes(record.config.subset, config.subset, prefix="subset.")
+    changed = config_mod.changes(record.config.params, record.config.subset, config)
     return f"its config changed ({'; '.join(changed)})" if changed else None
 
 

@@ -57,7 +57,9 @@ def render_section(
         "Values: paper (as printed), ours as mean ± std over seeds (percent; Hamming loss "
         "as a fraction), Δ = ours − paper; **bold** Δ: the difference exceeds both twice the "
         "seed spread and 1 point (0.002 for Hamming loss). `data`: full, subset or synthetic; "
-        "`missing`: no run file (data unavailable or not run).",
+        "`missing`: no run file (data unavailable or not run); `(other config)`: the runs were "
+        "made with another config than the experiment declares now (an edited default or a "
+        "--set): rerun the cell to bring it up to date.",
         "",
     ]
     for table in tables:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from benchmarks.config import changes, resolve
+from benchmarks.profiles import get_profile
 from benchmarks.records import (
     Cell,
     DataRecord,
@@ -37,6 +39,9 @@ if TYPE_CHECKING:  # the experiment declarations import the builders of this mod
 MISSING = "missing"
 PAPER_ONLY = "paper only"
 NO_PAPER_VALUE = "no paper value"
+#: Added to a row's data stamp when its runs were made with another config than the one
+#: the experiment declares now (an edited YAML, a changed default, a --set).
+OTHER_CONFIG = "other config"
 
 
 @dataclass
@@ -88,14 +93,42 @@ class RunIndex:
         """Mean ± std over the seeds of a cell's runs, in display units (None: no run)."""
         return value_of(self.runs(dataset, method, variant), metric)
 
-    def stamp(self, dataset: str, method: str | None = None, variant: str = "") -> str:
+    def stamp(
+        self,
+        dataset: str,
+        method: str | None = None,
+        variant: str = "",
+        variant_params: dict[str, Any] | None = None,
+    ) -> str:
         """The data stamp of a cell's runs (``missing`` when it has none) or, without a
-        method, of the data set's record."""
+        method, of the data set's record. With ``variant_params`` (the experiment's
+        declaration of the cell), runs made with another config are flagged."""
         if method is not None:
             runs = self.runs(dataset, method, variant)
-            return runs[0].dataset.stamp if runs else MISSING
+            if not runs:
+                return MISSING
+            stamp = runs[0].dataset.stamp
+            if variant_params is not None and self.other_config(runs, variant_params):
+                stamp += f" ({OTHER_CONFIG})"
+            return stamp
         record = self.data.get(dataset)
         return record.dataset.stamp if record else MISSING
+
+    def other_config(self, runs: Sequence[RunRecord], variant_params: dict[str, Any]) -> bool:
+        """Whether any run's parameters differ from what the cell resolves to now."""
+        run = runs[0]
+        try:
+            profile = get_profile(self.profile)
+            current = resolve(
+                run.cell.method,
+                run.cell.dataset,
+                self.profile,
+                profile_subset=profile.subset,
+                variant_params=variant_params,
+            )
+        except (ValueError, KeyError):  # an unknown profile or a broken YAML: no verdict
+            return False
+        return any(changes(r.config.params, r.config.subset, current) for r in runs)
 
 
 def value_of(runs: Sequence[RunRecord], metric: str, split: str = "test") -> Value | None:
@@ -185,8 +218,9 @@ def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
             entry = f"{dataset} {method}: {paper.note}"
             if paper.note and entry not in table.notes:
                 table.notes.append(entry)
-        stamp = index.stamp(dataset, method, variant)
-        if (method, variant) not in ours:
+        if (method, variant) in ours:
+            stamp = index.stamp(dataset, method, variant, experiment.variant_params(variant))
+        else:
             stamp = PAPER_ONLY
         table.rows.append([*display, stamp])
         numbers["data"] = stamp
@@ -275,7 +309,7 @@ def variant_table(experiment: Experiment, index: RunIndex) -> Table:
             for variant in experiment.variants:
                 values = [index.value(dataset, method, m, variant.name) for m in metrics]
                 cells = [ours_text(m, v) if v else MISSING for m, v in zip(metrics, values)]
-                stamp = index.stamp(dataset, method, variant.name)
+                stamp = index.stamp(dataset, method, variant.name, dict(variant.params))
                 table.rows.append([dataset, method, variant.name or "default", *cells, stamp])
                 table.numbers.append(
                     {
