@@ -143,16 +143,7 @@ class TransformerMTC:
     # --- batching ---------------------------------------------------------------------
     def _collate(self, text_ids, labels) -> Batch:
         """Rows given as lists of word-piece ids -> a Batch padded to its longest row."""
-        tok = self.tokenizer
-        return collate(
-            text_ids,
-            labels,
-            cls_id=tok.cls_token_id,
-            sep_id=tok.sep_token_id,
-            pad_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
-            tokens=self.tokens,
-            position=self.options.template_position,
-        )
+        return collate(text_ids, labels, **self._layout())
 
     def _encode(self, texts: Sequence[str]) -> TokenIds:
         """Word-piece ids of ``texts`` cut to the text budget, tokenised once per
@@ -161,16 +152,18 @@ class TransformerMTC:
 
     def _pack(self, ids: TokenIds, labels=None) -> PackedRows:
         """Every row laid out once with [CLS], the template and [SEP] (see PackedRows)."""
+        return pack_rows(ids, labels, **self._layout())
+
+    def _layout(self) -> dict:
+        """The special token ids, label tokens and template position a row is built from."""
         tok = self.tokenizer
-        return pack_rows(
-            ids,
-            labels,
-            cls_id=tok.cls_token_id,
-            sep_id=tok.sep_token_id,
-            pad_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
-            tokens=self.tokens,
-            position=self.options.template_position,
-        )
+        return {
+            "cls_id": tok.cls_token_id,
+            "sep_id": tok.sep_token_id,
+            "pad_id": tok.pad_token_id if tok.pad_token_id is not None else 0,
+            "tokens": self.tokens,
+            "position": self.options.template_position,
+        }
 
     def _fast_path(self) -> bool:
         """Bucket padding by default (pad_to auto): on CUDA or with compile."""
