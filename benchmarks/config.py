@@ -101,11 +101,45 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise ValueError(f"--set expects key=value, got {text!r}")
-    parsed = yaml.safe_load(value)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise ValueError(
+            f"--set {text!r}: the value is not valid YAML ({problem}); close brackets and "
+            f"quotes, e.g. --set 'hidden=[64, 32]'"
+        ) from None
     if isinstance(parsed, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
         with contextlib.suppress(ValueError):
             parsed = float(parsed)
-    return key.strip(), parsed
+    key = key.strip()
+    if key == "subset":
+        parsed = check_subset(parsed, f"--set {text!r}")
+    return key, parsed
+
+
+SPLITS = ("train", "dev", "test")
+
+
+def check_subset(value: Any, where: str) -> dict[str, int]:
+    """Row caps ``{split: rows}`` checked: known splits, whole numbers of at least 1 (a
+    negative cap would slice rows off the end instead of capping)."""
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{where}: subset must map splits to row caps, e.g. subset={{train: 300}}, "
+            f"got {value!r}"
+        )
+    caps = {}
+    for split, cap in value.items():
+        if split not in SPLITS:
+            raise ValueError(f"{where}: unknown split {split!r}; expected {', '.join(SPLITS)}")
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ValueError(
+                f"{where}: subset {split}: {cap!r} is not a row cap; expected a whole "
+                f"number of rows >= 1"
+            )
+        caps[split] = cap
+    return caps
 
 
 def resolve(
@@ -143,7 +177,7 @@ def resolve(
                 params[key] = value
                 continue
             caps = explicit_caps if name in ("variant", "--set") else yaml_caps
-            caps.update({split: int(cap) for split, cap in (value or {}).items()})
+            caps.update(check_subset(value or {}, f"{method} config, {name}"))
     subset = dict(profile_subset or {})
     for split, cap in yaml_caps.items():  # the profile's caps are a ceiling for the YAML's
         subset[split] = min(cap, subset.get(split, cap))

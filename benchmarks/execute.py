@@ -1,9 +1,18 @@
 """Executing a plan: obtain each data set once, run the cells that are not done, write
-their run files (and arrays beside them), and finish with the report and a status."""
+their run files (and arrays beside them), and finish with the report and a status.
+
+One bad data set or cell never stops the others: each failure is one line naming the
+data set or cell (``--debug`` adds the traceback) and makes the exit status 1. A data
+set named with ``--dataset`` that cannot be had is a failure; one that an experiment
+lists and whose files are simply absent is skipped with how to get it (a profile's
+``--all`` runs what is available). Cells are claimed with lock files
+(:mod:`benchmarks.locks`), so runners sharing a results folder split the work.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -12,6 +21,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from benchmarks.harness import CellResult, data_record, run_cell
+from benchmarks.locks import CellLock
 from benchmarks.options import RunOptions
 from benchmarks.plan import Planned, cell_reason, dataset_key
 from benchmarks.profiles import Profile
@@ -26,7 +36,14 @@ from benchmarks.tracking import log_run_safely
 from data_prep.base import NonstandardReleaseWarning
 from data_prep.canonical import ConversionError
 from lmmtc.data import DataError, DataWarning, MultiLabelDataset
-from lmmtc.distributed import is_main_process
+from lmmtc.distributed import is_main_process, launched_distributed
+
+
+def one_line(err: BaseException) -> str:
+    """``Type: message`` on one line (the first line of a long message)."""
+    lines = str(err).strip().splitlines() or [""]
+    more = " [...]" if len(lines) > 1 else ""
+    return f"{type(err).__name__}: {lines[0]}{more}".rstrip(": ")
 
 
 class DataCache:
@@ -36,12 +53,21 @@ class DataCache:
         self.options, self.profile = options, profile
         self.paths = {dataset_key(d): d for d in options.datasets}
         self.loaded: dict[str, MultiLabelDataset] = {}
-        self.missing: dict[str, str] = {}
+        self.missing: dict[str, str] = {}  # absent, not asked for by name: skipped
+        self.failed: dict[str, str] = {}  # broken, or asked for and absent: exit 1
+
+    def fail(self, name: str, reason: str) -> None:
+        """Record (and print) that data set ``name`` could not be used."""
+        reason = reason.removeprefix(f"{name}: ")
+        self.failed[name] = reason
+        tqdm.write(f"FAILED data set {name}: {reason}")
+        if self.options.debug:
+            traceback.print_exc()
 
     def get(self, name: str) -> MultiLabelDataset | None:
         if name in self.loaded:
             return self.loaded[name]
-        if name in self.missing:
+        if name in self.missing or name in self.failed:
             return None
         try:
             with warnings.catch_warnings():  # printed below, once, as one line each
@@ -54,10 +80,21 @@ class DataCache:
                     synthetic_fallback=self.profile.synthetic_fallback,
                     allow_nonstandard=self.options.allow_nonstandard,
                 )
-        except (DatasetUnavailable, DataError, ConversionError) as err:
-            self.missing[name] = str(err)
-            tqdm.write(f"skipped data set {name}: {err}")
+        except DatasetUnavailable as err:
+            if name in self.paths:  # named with --dataset: asked for, so a failure
+                self.fail(name, str(err))
+                return None
+            self.missing[name] = str(err).removeprefix(f"{name}: ")
+            tqdm.write(f"skipped data set {name}: {self.missing[name]}")
             return None
+        except (DataError, ConversionError) as err:
+            self.fail(name, str(err))
+            return None
+        except Exception as err:  # noqa: BLE001 - one data set never stops the others
+            self.fail(name, one_line(err))
+            return None
+        if self.paths.get(name, name) != name:
+            tqdm.write(f"data set {name}: the folder {dataset.path.resolve()}")
         for note in dataset.warnings:
             tqdm.write(f"warning: {note}")
         self.loaded[name] = dataset
@@ -80,7 +117,14 @@ def write_data_records(
                     continue
             except RecordError:
                 pass
-        write_record(path, data_record(dataset, profile.name))
+        try:
+            write_record(path, data_record(dataset, profile.name))
+        except OSError as err:
+            data.fail(name, f"cannot write {path}: {err.strerror or err}; {WRITABLE}")
+
+
+#: What to do when a results file cannot be written.
+WRITABLE = "make the results folder writable and give it free space (or --results-dir)"
 
 
 def run_planned(
@@ -102,32 +146,94 @@ def run_planned(
                 continue
             if path.exists() and is_main_process():
                 tqdm.write(f"rerun {item.cell.label()}: {reason}")
-        todo.append((item, dataset, path))
+        todo.append((item, dataset, path, _file_state(path)))
     # Under ``accelerate launch`` every process runs the cells (fit/predict are collective);
-    # only the main one writes run files and tracks.
+    # only the main one writes run files and tracks, and the processes do not lock.
     main = is_main_process()
+    locking = main and not launched_distributed()
     bar = tqdm(todo, desc=f"cells ({profile.name})", unit="cell", disable=not todo or not main)
-    for item, dataset, path in bar:
-        bar.set_postfix_str(item.cell.label())
+    for item, dataset, path, planned_state in bar:
+        label = item.cell.label()
+        bar.set_postfix_str(label)
+        lock = CellLock(path) if locking else None
         try:
-            spec, resolved = item.resolve(profile, overrides)
-            result = run_cell(item.cell, spec, dataset, resolved, saves=item.saves)
-        except KeyboardInterrupt:
-            raise
-        except Exception as err:  # one bad cell must not lose the others
-            failures.append(f"{item.cell.label()}: {type(err).__name__}: {err}")
-            tqdm.write(f"FAILED {item.cell.label()}: {type(err).__name__}: {err}")
+            holder = lock.acquire() if lock is not None else None
+        except OSError as err:
+            reason = f"cannot create {lock.path}: {err.strerror or err}; {WRITABLE}"
+            failures.append(_failed(label, reason, options))
+            continue
+        if holder is not None:
+            tqdm.write(
+                f"skipped {label}: another runner holds {lock.path} ({holder}); delete that "
+                f"file if the runner is gone"
+            )
+            continue
+        try:
+            if _file_state(path) != planned_state:
+                tqdm.write(f"skipped {label}: another runner wrote its run file meanwhile")
+                continue
+            done, failure = _run_and_write(item, dataset, path, options, profile, main)
+        finally:
+            if lock is not None:
+                lock.release()
+        if done is not None:
+            written.append(done)
+        if failure is not None:
+            failures.append(failure)
             if options.fail_fast:
-                traceback.print_exc()
                 break
-            continue
-        if not main:
-            continue
+    return written, failures
+
+
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime, size) of a run file, None when absent: a change between planning
+    and claiming the cell means another runner ran it."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _failed(label: str, reason: str, options: RunOptions) -> str:
+    """Print a cell's failure (with the traceback under --debug or --fail-fast)."""
+    tqdm.write(f"FAILED {label}: {reason}")
+    if options.debug or options.fail_fast:
+        traceback.print_exc()
+    return f"{label}: {reason}"
+
+
+def _run_and_write(
+    item: Planned,
+    dataset: MultiLabelDataset,
+    path: Path,
+    options: RunOptions,
+    profile: Profile,
+    main: bool,
+) -> tuple[Path | None, str | None]:
+    """Run one cell and write its run file: (the file written, a failure line)."""
+    label = item.cell.label()
+    try:
+        spec, resolved = item.resolve(profile, options.overrides)
+        result = run_cell(item.cell, spec, dataset, resolved, saves=item.saves)
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # noqa: BLE001 - one bad cell must not lose the others
+        return None, _failed(label, one_line(err), options)
+    if not main:
+        return None, None
+    try:
         save_arrays(result, path)
         write_record(path, result.record)
-        log_run_safely(result.record, options.track.backend, options.track_dir)
-        written.append(path)
-    return written, failures
+    except (OSError, TypeError, ValueError) as err:
+        why = err.strerror if isinstance(err, OSError) and err.strerror else one_line(err)
+        failure = _failed(label, f"cannot write {path}: {why}; {WRITABLE}", options)
+        test = result.record.metrics.get("test", {})
+        shown = " ".join(f"{name}={value:.4f}" for name, value in test.items())
+        tqdm.write(f"  unsaved test metrics of {label}: {shown}")
+        return None, failure
+    log_run_safely(result.record, options.track.backend, options.track_dir)
+    return path, None
 
 
 def save_arrays(result: CellResult, path: Path) -> None:
@@ -146,14 +252,29 @@ def save_arrays(result: CellResult, path: Path) -> None:
 
 def finish(options: RunOptions, data: DataCache, failures: Sequence[str], what: str) -> int:
     """The end of a run (in-process or launched): name missing data sets, rebuild the
-    report, list the failed cells or jobs; exit code 1 when any failed."""
+    report of the run's profile, list what failed; exit code 1 when any data set, cell,
+    job or the report failed."""
+    status = 1 if failures or data.failed else 0
     if data.missing:
         print("missing data sets: " + ", ".join(sorted(data.missing)))
     if not options.no_report:
-        from benchmarks.report import build_report
+        from benchmarks.report import build_report, warnings_as_lines
 
-        print(f"report: {build_report(options.results_dir)}")
+        try:
+            with warnings_as_lines():
+                reports = build_report(options.results_dir, [options.profile])
+            print("report: " + ", ".join(str(path) for path in reports))
+        except Exception as err:  # noqa: BLE001 - the run files are written; say so
+            print(
+                f"error: report not written under {options.results_dir}: {one_line(err)}",
+                file=sys.stderr,
+            )
+            if options.debug:
+                traceback.print_exc()
+            status = 1
+    if data.failed:
+        lines = [f"{name}: {reason}" for name, reason in sorted(data.failed.items())]
+        print(f"{len(lines)} data sets failed:", *lines, sep="\n  ")
     if failures:
         print(f"{len(failures)} {what} failed:", *failures, sep="\n  ")
-        return 1
-    return 0
+    return status

@@ -26,6 +26,7 @@ from benchmarks.records import (
     RunConfig,
     RunRecord,
     Timing,
+    unstorable_key,
 )
 from lmmtc.data import MultiLabelDataset, Split
 from lmmtc.metrics import THRESHOLD, evaluate
@@ -38,6 +39,16 @@ SUBSET_SEED = 0  # one fixed subset for every method and seed, so cells stay com
 
 class MethodConfigError(TypeError):
     """A config passes keywords that the method's constructor does not accept."""
+
+
+class MethodOutputError(ValueError):
+    """A method returned something the harness cannot measure or store (scores that are
+    not probabilities, a ``run_info()`` that JSON cannot hold)."""
+
+
+#: Scores this far outside [0, 1] are float rounding (a softmax summing to 1 + 1e-7),
+#: clipped; anything further is not a probability.
+SCORE_TOLERANCE = 1e-6
 
 
 def subset_split(split: Split, cap: int | None) -> Split:
@@ -109,15 +120,61 @@ def _vm_hwm_mb() -> float | None:
 
 def _predict(method: Any, split: Split) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
-    scores = np.asarray(method.predict_scores(split.texts), dtype=float)
+    raw = method.predict_scores(split.texts)
     elapsed = time.perf_counter() - start
+    return check_scores(raw, split, type(method).__name__), elapsed
+
+
+def check_scores(raw: Any, split: Split, name: str) -> np.ndarray:
+    """``raw`` as a float (texts, labels) array of probabilities, or a
+    :class:`MethodOutputError` saying what is wrong: the 0.5 threshold of raw logits or
+    of NaN would report numbers that mean nothing."""
+    where = f"{name}.predict_scores on the {split.name} split"
+    try:
+        scores = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise MethodOutputError(
+            f"{where} returned {type(raw).__name__}, not an array of numbers ({err}); expected "
+            f"a (texts, labels) array of probabilities"
+        ) from None
     expected = (len(split), len(split.label_names))
     if scores.shape != expected:
-        raise ValueError(
-            f"{type(method).__name__}.predict_scores returned shape {scores.shape}, "
-            f"expected {expected} (texts, labels)"
+        raise MethodOutputError(
+            f"{where} returned shape {scores.shape}, expected {expected} (texts, labels)"
         )
-    return scores, elapsed
+    finite = np.isfinite(scores)
+    if not finite.all():
+        raise MethodOutputError(
+            f"{where} returned {int((~finite).sum())} NaN or infinite values of "
+            f"{scores.size}; expected probabilities in [0, 1]"
+        )
+    low, high = (float(scores.min()), float(scores.max())) if scores.size else (0.0, 0.0)
+    if low < -SCORE_TOLERANCE or high > 1 + SCORE_TOLERANCE:
+        raise MethodOutputError(
+            f"{where} returned values outside [0, 1] (min {low:.4g}, max {high:.4g}); "
+            f"expected probabilities: apply a sigmoid to raw logits"
+        )
+    return np.clip(scores, 0.0, 1.0)
+
+
+def check_run_info(info: Any, name: str) -> dict[str, Any]:
+    """``run_info()``'s value if a run file can store it (a dict of JSON values), else a
+    :class:`MethodOutputError` naming the key that cannot be stored."""
+    where = f"{name}.run_info()"
+    if info is None:
+        return {}
+    if not isinstance(info, Mapping):
+        raise MethodOutputError(
+            f"{where} returned {type(info).__name__}; expected a dict of numbers, strings, "
+            f"lists and dicts"
+        )
+    key = unstorable_key(info)
+    if key is not None:
+        raise MethodOutputError(
+            f"{where} returned a value a run file cannot store at {key}; return numbers, "
+            f"strings, lists and dicts"
+        )
+    return dict(info)
 
 
 def data_stamp(dataset: MultiLabelDataset, splits: Mapping[str, Split]) -> DataStamp:
@@ -190,6 +247,13 @@ def run_cell(
         dev_scores, _ = _predict(method, splits["dev"])
         test_scores, predict_time = _predict(method, splits["test"])
     info = method.run_info() if callable(getattr(method, "run_info", None)) else {}
+    info = check_run_info(info, type(method).__name__)
+    curve = getattr(method, "loss_curve", None) or None
+    if curve is not None and (bad := unstorable_key(curve)) is not None:
+        raise MethodOutputError(
+            f"{type(method).__name__}.loss_curve holds a value a run file cannot store at "
+            f"{bad}; keep numbers, strings, lists and dicts in it"
+        )
     arrays = {}
     if "scores" in saves:
         arrays["test_scores"] = test_scores.astype(np.float32)
@@ -210,7 +274,7 @@ def run_cell(
             "dev": evaluate(splits["dev"].labels, dev_scores),
             "test": evaluate(splits["test"].labels, test_scores),
         },
-        loss_curve=getattr(method, "loss_curve", None) or None,
+        loss_curve=curve,
         method_info=info,
         timing=Timing(
             fit_seconds=round(fit_time, 3),

@@ -70,6 +70,7 @@ class RunOptions:
     list: bool = False
     fail_fast: bool = False
     no_report: bool = False
+    debug: bool = False  # full tracebacks instead of one-line messages
     launch: LaunchOptions = field(default_factory=LaunchOptions)
     track: TrackOptions = field(default_factory=TrackOptions)
 
@@ -78,6 +79,21 @@ class RunOptions:
         """Where tracking writes: ``--track-dir`` or ``<results-dir>/tracking/<backend>``."""
         backend = self.track.backend or "none"
         return Path(self.track.directory or Path(self.results_dir) / "tracking" / backend)
+
+
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding takes 0 .. 2**32 - 1
+
+
+def seed_argument(text: str) -> int:
+    """A ``--seeds`` value: a whole number from 0 to :data:`MAX_SEED` (0 is a valid seed
+    of every generator the suite seeds; a negative one is refused by NumPy)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; seeds are 0 to {MAX_SEED}")
+    return value
 
 
 def build_parser(default_launcher: str | None = None) -> argparse.ArgumentParser:
@@ -96,7 +112,16 @@ def build_parser(default_launcher: str | None = None) -> argparse.ArgumentParser
             "  python -m benchmarks.run --dataset synthetic-small --method prior br --seeds 1 2\n"
             "  python -m benchmarks.run --table 3 --profile cpu --raw-dir ../shared/data/raw\n"
             "  python -m benchmarks.run --dataset my/folder --method mypkg.mod:MyMethod\n"
-            "  python -m benchmarks.run --list"
+            "  python -m benchmarks.run --list\n"
+            "\n"
+            "exit status:\n"
+            "  0  everything asked for ran or was already done\n"
+            "  1  a data set, cell or the report failed; the others still ran. A data set\n"
+            "     named with --dataset that cannot be had is a failure; one an experiment\n"
+            "     lists whose files are absent is skipped with how to get it (name it with\n"
+            "     --dataset to require it)\n"
+            "  2  bad options (a malformed --set, a seed < 0, filters that match nothing);\n"
+            "     nothing ran"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -110,7 +135,8 @@ def build_parser(default_launcher: str | None = None) -> argparse.ArgumentParser
         nargs="+",
         default=[],
         metavar="D",
-        help="data set names or folders; with experiments: keep only these",
+        help="data set names or folders (a folder, e.g. ./reuters or ., is filed under its "
+        "name and a hash of its path, e.g. reuters-1a2b3c4d); with experiments: keep only these",
     )
     what.add_argument(
         "--method",
@@ -126,7 +152,13 @@ def build_parser(default_launcher: str | None = None) -> argparse.ArgumentParser
         metavar="V",
         help="with experiments: keep only these variants ('default': the default configuration)",
     )
-    what.add_argument("--seeds", nargs="+", type=int, help="default: the profile's seeds")
+    what.add_argument(
+        "--seeds",
+        nargs="+",
+        type=seed_argument,
+        metavar="S",
+        help=f"integers 0 to {MAX_SEED}; default: the profile's seeds",
+    )
     what.add_argument("--profile", default="smoke", choices=sorted(PROFILES))
     what.add_argument(
         "--set",
@@ -157,6 +189,11 @@ def build_parser(default_launcher: str | None = None) -> argparse.ArgumentParser
     how.add_argument("--list", action="store_true", help="list data sets, methods, experiments")
     how.add_argument("--fail-fast", action="store_true", help="stop at the first failing cell")
     how.add_argument("--no-report", action="store_true", help="do not rebuild the report")
+    how.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error instead of its one-line message",
+    )
     _add_launcher_arguments(parser, default_launcher)
     _add_tracking_arguments(parser)
     return parser
@@ -245,6 +282,7 @@ def options_from_namespace(args: argparse.Namespace) -> RunOptions:
         list=args.list,
         fail_fast=args.fail_fast,
         no_report=args.no_report,
+        debug=args.debug,
         launch=LaunchOptions(
             launcher=args.launcher,
             partition=args.partition,

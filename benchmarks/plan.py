@@ -7,6 +7,8 @@ it, which :func:`stale_reason` spells out for the user.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from benchmarks.experiments import Experiment, get_experiment
 from benchmarks.options import RunOptions
 from benchmarks.profiles import Profile
 from benchmarks.records import Cell, RecordError, read_record
+from benchmarks.tasks import names_a_folder
 from lmmtc.data import MultiLabelDataset
 from lmmtc.registry import MethodSpec, get_method
 
@@ -54,9 +57,17 @@ def selected_experiments(options: RunOptions) -> list[Experiment]:
 
 
 def dataset_key(name_or_path: str) -> str:
-    """The name a data set's cells are filed under (a folder's name for paths)."""
-    path = Path(name_or_path)
-    return path.name if path.is_dir() else name_or_path
+    """The name a data set's cells and data.json are filed under: a named data set's
+    name; for a folder (see :func:`benchmarks.tasks.names_a_folder`) its name plus a
+    short hash of its absolute path (``mydata-1a2b3c4d``), stable for the same folder, so
+    that a user's folder called ``reuters`` never replaces the suite's ``reuters`` cells
+    and ``--dataset .`` stays inside ``runs/<profile>/``."""
+    if not names_a_folder(name_or_path):
+        return name_or_path
+    folder = Path(name_or_path).resolve()
+    digest = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:8]
+    base = re.sub(r"[^A-Za-z0-9_.\-]", "_", folder.name).lstrip(".") or "folder"
+    return f"{base}-{digest}"
 
 
 def plan_cells(options: RunOptions, profile: Profile) -> list[Planned]:

@@ -26,7 +26,7 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
+import secrets
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -123,10 +123,12 @@ class DataStamp:
 
     @property
     def stamp(self) -> str:
-        """``synthetic``, ``subset`` or ``full``: how real the data behind a number is."""
+        """``synthetic``, ``subset`` or ``full``: how real the data behind a number is;
+        ``(nonstandard)`` follows when the raw files differed from the public release."""
         if self.synthetic:
             return "synthetic"
-        return "subset" if self.subset else "full"
+        stamp = "subset" if self.subset else "full"
+        return f"{stamp} (nonstandard)" if self.nonstandard else stamp
 
 
 @dataclass
@@ -393,12 +395,39 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a run file")
 
 
+def unstorable_key(value: Any, where: str = "") -> str | None:
+    """Where in ``value`` the first thing lies that a run file cannot store (``['info']
+    [2] (a set)``), or None when JSON (with NumPy values and paths) holds all of it."""
+    if value is None or isinstance(value, (str, int, float, bool, Path)):
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                return f"{where or 'the top level'}: key {key!r} ({type(key).__name__})"
+            found = unstorable_key(item, f"{where}[{key!r}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = unstorable_key(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if hasattr(value, "tolist"):
+        return None
+    return f"{where or 'the top level'} (a {type(value).__name__})"
+
+
 def write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` to ``path`` so that readers never see a partial file."""
+    """Write ``payload`` to ``path`` so that readers never see a partial file. The file
+    gets the user's umask (0644 under the usual 022), as any file they write would, so
+    that a results folder shared on a cluster stays readable."""
     path = Path(path)
     text = json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # minus the umask
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

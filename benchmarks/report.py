@@ -1,14 +1,19 @@
 """The report: tables and figures from run files only, and ``REPORT.md`` linking them.
 
 ``python -m benchmarks.report [--results-dir results] [--profile cpu ...]`` rebuilds it
-without running anything; the runner calls it at the end of a run.
+without running anything; the runner calls it at the end of a run for the run's
+profile. The smoke profile has its own report, ``REPORT.smoke.md`` (git-ignored, like
+smoke's tables and figures), so a smoke run in a checkout never rewrites the committed
+``REPORT.md`` of the cpu and paper profiles.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from benchmarks.experiments import EXPERIMENTS
@@ -24,6 +29,29 @@ PROFILE_WARNING = {
     "setting (bert-base, 40 epochs).",
     "paper": "PAPER PROFILE: the paper's setting (bert-base backbones, 40 epochs, 3 seeds).",
 }
+
+
+#: profile -> its report file under the results folder (others: ``REPORT.md``).
+REPORT_FILES = {"smoke": "REPORT.smoke.md"}
+DEFAULT_REPORT_FILE = "REPORT.md"
+
+
+def report_path(results_dir: Path, profile: str) -> Path:
+    """The report file that holds ``profile``'s section."""
+    return Path(results_dir) / REPORT_FILES.get(profile, DEFAULT_REPORT_FILE)
+
+
+@contextlib.contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Show each warning raised inside (a skipped run file, ...) as one ``warning:``
+    line on stderr, without Python's source-line echo."""
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    for seen in caught:
+        if issubclass(seen.category, UserWarning):
+            print(f"warning: {seen.message}", file=sys.stderr)
+        else:  # a library's deprecation: as Python shows it
+            warnings.showwarning(seen.message, seen.category, seen.filename, seen.lineno)
 
 
 def profiles_with_runs(results_dir: Path) -> list[str]:
@@ -86,15 +114,31 @@ def render_section(
     return "\n".join(lines)
 
 
-def build_report(results_dir: Path, profiles: Sequence[str] | None = None) -> Path:
-    """Rebuild tables, figures and REPORT.md for ``profiles`` (default: all with runs)."""
+def build_report(results_dir: Path, profiles: Sequence[str] | None = None) -> list[Path]:
+    """Rebuild the report files that hold ``profiles`` (default: every profile with
+    runs): each file gets the tables, figures and section of every profile it holds that
+    has runs (and of those asked for). Returns the report files written."""
     results_dir = Path(results_dir)
-    chosen = list(profiles or profiles_with_runs(results_dir))
-    sections = []
-    for profile in chosen:
-        tables, figures = build_profile(results_dir, profile)
-        sections.append(render_section(results_dir, profile, tables, figures))
-    report = results_dir / "REPORT.md"
+    with_runs = profiles_with_runs(results_dir)
+    chosen = list(profiles or with_runs)
+    files: dict[Path, list[str]] = {}
+    for profile in chosen or [""]:  # no runs at all: REPORT.md says so
+        files.setdefault(report_path(results_dir, profile), [])
+    for profile in PROFILES:
+        path = report_path(results_dir, profile)
+        if path in files and (profile in with_runs or profile in chosen):
+            files[path].append(profile)
+    for path, members in files.items():
+        sections = []
+        for profile in members:
+            tables, figures = build_profile(results_dir, profile)
+            sections.append(render_section(results_dir, profile, tables, figures))
+        _write_report(path, sections)
+    return list(files)
+
+
+def _write_report(report: Path, sections: list[str]) -> None:
+    """Write one report file (atomically) from its profiles' sections."""
     header = [
         "# lmmtc-bench report",
         "",
@@ -105,11 +149,10 @@ def build_report(results_dir: Path, profiles: Sequence[str] | None = None) -> Pa
     ]
     if not sections:
         sections = ["(no run files yet: run `python -m benchmarks.run --all`)\n"]
-    tmp = report.with_name(".REPORT.md.tmp")
-    results_dir.mkdir(parents=True, exist_ok=True)
+    tmp = report.with_name(f".{report.name}.tmp")
+    report.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text("\n".join(header + sections), encoding="utf-8")
     tmp.replace(report)
-    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,8 +174,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="default: every profile that has run files",
     )
     args = parser.parse_args(argv)
-    report = build_report(args.results_dir, args.profile)
-    print(f"wrote {report}")
+    try:
+        with warnings_as_lines():
+            reports = build_report(args.results_dir, args.profile)
+    except OSError as err:
+        print(
+            f"error: cannot write under {args.results_dir}: {err.strerror or err}", file=sys.stderr
+        )
+        return 1
+    for report in reports:
+        print(f"wrote {report}")
     return 0
 
 

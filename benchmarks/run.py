@@ -12,8 +12,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from benchmarks.execute import DataCache, finish, run_planned, write_data_records
+from benchmarks.execute import DataCache, finish, one_line, run_planned, write_data_records
 from benchmarks.experiments import EXPERIMENTS
+from benchmarks.filters import check_filters
 from benchmarks.options import RunOptions, build_parser, options_from_namespace
 from benchmarks.plan import PlanError, plan_cells, planned_datasets, print_dry_run
 from benchmarks.profiles import PROFILES, get_profile
@@ -53,21 +54,42 @@ def print_listing(options: RunOptions) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv``; return the exit code (2: bad options, nothing run;
-    1: a cell or job failed; 0: everything asked for ran or was already done)."""
+    1: a data set, cell or job failed; 0: everything asked for ran or was already done).
+    An unexpected error is one line too, unless ``--debug`` asks for its traceback."""
     args = build_parser().parse_args(argv)
     git_state()  # stamp run files with the checkout as it was when this code was imported
     try:
         options = options_from_namespace(args)
+    except ValueError as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        return run(options)
+    except Exception as err:
+        if options.debug:
+            raise
+        print(f"error: {one_line(err)} (--debug shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def run(options: RunOptions) -> int:
+    """Plan and run what ``options`` ask for; the exit code as :func:`main` says."""
+    try:
         profile = get_profile(options.profile)
         if options.list:
             print_listing(options)
             return 0
         planned = plan_cells(options, profile)
+        check_filters(options, planned)
         for method in dict.fromkeys(item.cell.method for item in planned):
             get_method(method)  # fail before any work on a misspelt method
         if options.track.backend:
             check_backend(options.track.backend)  # TrackingUnavailable is a ValueError
     except (UnknownMethodError, PlanError, ValueError, TypeError) as err:
+        if options.debug:
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
     if options.launch.launcher:

@@ -118,6 +118,8 @@ def cell_argv(cell: Cell, options: RunOptions, paths: Mapping[str, str]) -> list
         argv.append("--allow-nonstandard")
     if options.overwrite:
         argv.append("--overwrite")
+    if options.debug:
+        argv.append("--debug")
     if options.track.backend:
         argv += ["--track", options.track.backend]
         if options.track.directory:

@@ -1,6 +1,8 @@
 """How the runner obtains a data set, from the data set declarations of ``data_prep``.
 
-A data set is found, in this order: an existing folder given as a path; a converted
+A data set is found, in this order: a folder given as a path (see
+:func:`names_a_folder`: a bare suite name such as ``reuters`` always means the suite's
+data set, even beside a folder of that name; ``./reuters`` means the folder); a converted
 folder ``<data_dir>/<name>``; a synthetic preset; the raw files under
 ``<raw_dir>/<name>`` converted on demand by ``data_prep``; and, in profiles that allow
 it (smoke), a synthetic stand-in with the paper set's label count, stamped synthetic.
@@ -10,6 +12,7 @@ files, the converter command to rerun) comes from its :class:`data_prep.base.Dat
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +28,16 @@ class DatasetUnavailable(RuntimeError):
 
 def _converted(name: str, data_dir: Path) -> bool:
     return (data_dir / name / "train.jsonl").exists()
+
+
+def names_a_folder(text: str) -> bool:
+    """Whether a ``--dataset`` value means a user's folder rather than a named data set:
+    it is written as a path (``./reuters``, ``/data/x``, ``.``) or is an existing folder
+    whose name is not one of the suite's data sets or presets."""
+    if text in DATASETS or text in PRESETS:
+        return False
+    separators = [sep for sep in (os.sep, os.altsep) if sep]
+    return any(sep in text for sep in separators) or text in (".", "..") or Path(text).is_dir()
 
 
 def stand_in_config(spec: DatasetSpec) -> SyntheticConfig:
@@ -55,10 +68,13 @@ def prepare_dataset(
 ) -> MultiLabelDataset:
     """Load a data set, converting or generating it first where needed."""
     data_dir = Path(data_dir)
-    path = Path(name_or_path)
-    if path.is_dir():
-        return load_dataset(path)
     name = str(name_or_path)
+    if names_a_folder(name):
+        if not Path(name).is_dir():
+            raise DatasetUnavailable(
+                f"{name}: no such folder; expected a folder holding train.jsonl and test.jsonl"
+            )
+        return load_dataset(Path(name))
     spec = DATASETS.get(name)
     hint = rerun_hint(spec) if spec else None
     if _converted(name, data_dir):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.compare import CompareOptions, available_datasets, main
+from benchmarks.plan import dataset_key
 from benchmarks.profiles import get_profile
 from benchmarks.records import Cell
 
@@ -105,7 +106,8 @@ def test_compare_table_numbers_equal_run_files_and_paper(tmp_path, dirs, noisy_m
         np.mean(new_hl) - 0.00264
     )
     # the user's folder: the new method and the baseline, no paper rows
-    assert set(csv.loc[csv["dataset"] == "mydata", "source"]) == {"new", "suite"}
+    key = dataset_key(str(noisy_method))  # a folder is filed under its name and path hash
+    assert set(csv.loc[csv["dataset"] == key, "source"]) == {"new", "suite"}
 
 
 def test_without_baselines_every_other_run_is_shown_and_nothing_rerun(
@@ -116,8 +118,9 @@ def test_without_baselines_every_other_run_is_shown_and_nothing_rerun(
     capsys.readouterr()
     assert main([*argv, "--no-run"]) == 0
     table_md = capsys.readouterr().out
-    assert _row(table_md, "mydata", "prior")[2] == "suite"
-    assert _row(table_md, "mydata", "random")[2] == "suite"
+    key = dataset_key(str(noisy_method))
+    assert _row(table_md, key, "prior")[2] == "suite"
+    assert _row(table_md, key, "random")[2] == "suite"
 
 
 def test_unknown_method_stops_before_the_table(tmp_path, dirs, capsys):

@@ -41,7 +41,7 @@ def test_local_jobs_write_run_files_and_the_report_shows_them(tmp_path, dirs, ca
         hl.append(record["metrics"]["test"]["hamming_loss"])
     assert f1[0] != f1[1]  # two seeds, two different runs
     # the parent rebuilt the report once, from the jobs' run files
-    report = (results / "REPORT.md").read_text()
+    report = (results / "REPORT.smoke.md").read_text()
     row = next(
         line for line in report.splitlines() if line.startswith("| synthetic-small | random | 2 |")
     )

@@ -57,7 +57,7 @@ def smoke_results(tmp_path_factory):
 
 
 def test_report_numbers_equal_run_files(smoke_results):
-    report = (smoke_results / "REPORT.md").read_text()
+    report = (smoke_results / "REPORT.smoke.md").read_text()
     for method in ("prior", "random"):
         values = []
         for seed in (1, 2):
@@ -113,7 +113,7 @@ def test_table1_counts_and_stamp(smoke_results):
 
 
 def test_report_warns_about_the_profile_and_links_figures(smoke_results):
-    report = (smoke_results / "REPORT.md").read_text()
+    report = (smoke_results / "REPORT.smoke.md").read_text()
     assert "SMOKE PROFILE" in report and "not a reproduction" in report
     links = re.findall(r"\((figures/smoke/[^)]+\.png)\)", report)
     assert any("figure1_reuters" in link for link in links)

@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from benchmarks.plan import dataset_key
 from benchmarks.records import SCHEMA_VERSION, Cell, write_json_atomic
 from benchmarks.run import main
 
@@ -91,13 +92,23 @@ def test_bad_method_parameter_is_reported(tmp_path, dirs, capsys):
     assert not _run_file(tmp_path).exists()
 
 
-def test_unavailable_dataset_is_skipped_with_how_to(tmp_path, dirs, capsys):
+def test_unavailable_dataset_named_with_dataset_fails_and_the_others_run(tmp_path, dirs, capsys):
     argv = ["--dataset", "toxic", "synthetic-small", "--method", "prior", "--profile", "cpu", *dirs]
-    assert main(argv) == 0
-    captured = capsys.readouterr()
-    assert "skipped data set toxic" in captured.err + captured.out
-    assert "Log in to Kaggle" in captured.err + captured.out
-    assert "missing data sets: toxic" in captured.out
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "FAILED data set toxic: no converted data in" in out
+    assert "Log in to Kaggle" in out
+    assert "1 data sets failed:\n  toxic: no converted data" in out
+    assert (tmp_path / "results" / "runs" / "cpu" / "synthetic-small" / "prior").is_dir()
+
+
+def test_experiment_data_set_without_files_is_skipped_with_how_to(tmp_path, dirs, capsys):
+    """``--table 3`` in the cpu profile runs what is available: absent raw files of a
+    data set the experiment lists are not a failure, and the run says how to get them."""
+    assert main(["--table", "3", "--profile", "cpu", "--no-report", *dirs]) == 0
+    out = capsys.readouterr().out
+    assert "skipped data set reuters: no converted data in" in out
+    assert "missing data sets: aapd, reuters, rmsc" in out
 
 
 def test_stale_run_file_from_other_data_is_rerun(tmp_path, dirs, capsys):
@@ -212,7 +223,9 @@ def test_external_method_on_a_user_folder(tmp_path, dirs, monkeypatch):
     (folder / "train.jsonl").write_text('{"text": "a", "labels": ["x"]}\n' * 10)
     (folder / "test.jsonl").write_text('{"text": "b", "labels": ["x"]}\n')
     assert main(["--dataset", str(folder), "--method", "extpkg.m:Always", *dirs]) == 0
-    path = tmp_path / "results" / "runs" / "smoke" / "mydata" / "extpkg.m.Always" / "seed1.json"
+    key = dataset_key(str(folder))  # the folder's name and a hash of its path
+    assert key.startswith("mydata-") and len(key) == len("mydata-") + 8
+    path = tmp_path / "results" / "runs" / "smoke" / key / "extpkg.m.Always" / "seed1.json"
     record = json.loads(path.read_text())
     assert record["metrics"]["test"]["micro_f1"] == 1.0
     assert record["method"]["family"] == "external"

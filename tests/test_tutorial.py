@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.plan import dataset_key
+
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.DOTALL | re.MULTILINE)
 MARKER = re.compile(r"<!--\s*([\w-]+):\s*(.*?)\s*-->\s*\n\Z")
@@ -138,12 +140,13 @@ def test_tutorial_runs_as_written(tmp_path):
     results = tmp_path / "results"
     runs = results / "runs" / "smoke"
     assert (runs / "synthetic-small" / "mypkg.mod.TfidfLogReg" / "seed2.json").exists()
-    assert (runs / "news" / "tfidf_lr" / "seed1.json").exists()  # the entry point's name
-    assert (runs / "news" / "br" / "seed1.json").exists()
+    news = dataset_key(str(tmp_path / "news"))  # the folder: its name and a path hash
+    assert (runs / news / "tfidf_lr" / "seed1.json").exists()  # the entry point's name
+    assert (runs / news / "br" / "seed1.json").exists()
     table = (results / "tables" / "smoke" / "compare_mypkg.mod.TfidfLogReg.md").read_text()
-    record = json.loads((runs / "news" / "mypkg.mod.TfidfLogReg" / "seed1.json").read_text())
+    record = json.loads((runs / news / "mypkg.mod.TfidfLogReg" / "seed1.json").read_text())
     f1 = 100 * record["metrics"]["test"]["micro_f1"]
-    row = next(line for line in table.splitlines() if line.startswith("| news | mypkg.mod"))
+    row = next(line for line in table.splitlines() if line.startswith(f"| {news} | mypkg.mod"))
     assert f"| {f1:.2f} ± 0.00 |" in row
     assert "| reuters | LM+MLM | paper Table 2 |" in table
     assert "jobs on slurm" in done.stdout and "'slurm_partition': 'gpu'" in done.stdout

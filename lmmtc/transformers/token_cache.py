@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -159,7 +159,10 @@ def _store(path: Path, ids: TokenIds) -> None:
     """Write ``ids`` to ``path`` atomically (a temporary file in the same folder, then
     renamed), so that a concurrent reader sees the whole file or none."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    # not mkstemp: its 0600 would hide a cache shared on a cluster; O_EXCL with 0666
+    # gives the user's umask, as any file they write
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             np.savez(out, flat=ids.flat, offsets=ids.offsets)
