@@ -149,6 +149,10 @@ def test_tutorial_runs_as_written(tmp_path):
     row = next(line for line in table.splitlines() if line.startswith(f"| {news} | mypkg.mod"))
     assert f"| {f1:.2f} ± 0.00 |" in row
     assert "| reuters | LM+MLM | paper Table 2 |" in table
+    # load_results in summarise.py: one row a method, its test micro-F1 from the run file
+    tfidf = json.loads((runs / news / "tfidf_lr" / "seed1.json").read_text())
+    printed = re.search(r"^tfidf_lr\s+([0-9.]+)", done.stdout, re.MULTILINE)
+    assert printed and float(printed.group(1)) == round(tfidf["metrics"]["test"]["micro_f1"], 4)
     assert "jobs on slurm" in done.stdout and "'slurm_partition': 'gpu'" in done.stdout
     if not any("tensorboard" in reason for reason in skipped):
         assert list((results / "tracking" / "tensorboard" / "smoke").iterdir())
