@@ -155,7 +155,8 @@ class Environment:
 
 @dataclass
 class ScoresFile:
-    """The per-document scores stored beside a run file (see issue 14's ``.scores.npz``)."""
+    """The scores file beside a run file (``seed<S>.scores.npz``, :mod:`benchmarks.scores`):
+    its name in the run folder and its sha256."""
 
     file: str
     sha256: str

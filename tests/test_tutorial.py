@@ -144,7 +144,7 @@ def test_tutorial_runs_as_written(tmp_path):
     record = json.loads((runs / "news" / "mypkg.mod.TfidfLogReg" / "seed1.json").read_text())
     f1 = 100 * record["metrics"]["test"]["micro_f1"]
     row = next(line for line in table.splitlines() if line.startswith("| news | mypkg.mod"))
-    assert f"| {f1:.2f} ± 0.00 |" in row
+    assert f"| {f1:.2f} (n=1) |" in row  # one seed: no spread to show
     assert "| reuters | LM+MLM | paper Table 2 |" in table
     assert "jobs on slurm" in done.stdout and "'slurm_partition': 'gpu'" in done.stdout
     if not any("tensorboard" in reason for reason in skipped):
