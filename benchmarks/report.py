@@ -19,7 +19,7 @@ from benchmarks.experiments import EXPERIMENTS
 from benchmarks.paths import DEFAULT_RESULTS
 from benchmarks.profiles import PROFILES
 from benchmarks.tables import RunIndex, Table, all_runs_table, to_markdown, write_table
-from benchmarks.thresholds import DEFAULT_POLICY, POLICIES
+from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, MIN_DEV_POSITIVES, POLICIES
 
 PROFILE_WARNING = {
     "smoke": "SMOKE PROFILE: tiny models, a few hundred rows, synthetic stand-ins where raw "
@@ -36,6 +36,14 @@ def profiles_with_runs(results_dir: Path) -> list[str]:
     return [p for p in PROFILES if (root / p).is_dir() and any((root / p).iterdir())]
 
 
+#: What each tuned threshold policy does, for the notes under its tables.
+POLICY_TEXT = {
+    "dev-global": "one cut-off for every label, the best for micro-F1 on dev",
+    "dev-per-label": f"one cut-off per label, the best for its F1 on dev; labels with fewer "
+    f"than {MIN_DEV_POSITIVES} dev positives take the dev-global one",
+}
+
+
 def paper_tables(index: RunIndex, suffix: str) -> list[Table]:
     """The tables compared with the paper (experiments with runs and paper values), their
     names and titles marked with ``suffix`` (a threshold policy)."""
@@ -46,6 +54,14 @@ def paper_tables(index: RunIndex, suffix: str) -> list[Table]:
         table = experiment.table(experiment, index)
         table.name = f"{table.name}_{suffix}"
         table.title = f"{table.title} (thresholds: {suffix}, chosen on dev)"
+        table.notes.insert(
+            0,
+            f"ours: every run re-scored from its stored scores with cut-offs chosen on its "
+            f"dev scores only ({POLICY_TEXT[suffix]}); the paper used 0.5. `{DEV_IN_FIT}`: "
+            f"the method trained on the dev rows (the linear baselines refit on train + "
+            f"dev), so its dev scores are in-sample and no cut-off is tuned on them (rerun "
+            f"it with --set refit=false)",
+        )
         tables.append(table)
     return tables
 

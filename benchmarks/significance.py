@@ -32,7 +32,7 @@ import numpy as np
 
 from benchmarks.records import RunRecord
 from benchmarks.scores import ScoresError, StoredScores, read_scores
-from benchmarks.thresholds import DEFAULT_POLICY
+from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
 from lmmtc.metrics import METRICS, Metric
 
 RESAMPLES = 10_000
@@ -267,6 +267,16 @@ def compare_runs(
             f"{_label(runs_a)} has seeds {sorted(a_seeds)}, {_label(runs_b)} has "
             f"{sorted(b_seeds)}: no seed in common; run the other's seeds (--seeds)",
         )
+    if thresholds != DEFAULT_POLICY:
+        trained = [a_seeds[s] for s in shared] + [b_seeds[s] for s in shared]
+        trained = [run for run in trained if dev_in_fit(run.method_info)]
+        if trained:
+            raise NotPaired(
+                DEV_IN_FIT,
+                f"{_label(trained)} trained on its dev rows (refit on train + dev), so its "
+                f"dev scores are in-sample and {thresholds} cut-offs chosen on them are "
+                f"biased; rerun it with --set refit=false, or compare at 0.5",
+            )
     try:
         stored = [(load(a_seeds[s]), load(b_seeds[s])) for s in shared]
     except ScoresError as err:

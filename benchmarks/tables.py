@@ -49,7 +49,7 @@ from benchmarks.significance import (
     holm,
 )
 from benchmarks.summary import group_runs, mean_std
-from benchmarks.thresholds import DEFAULT_POLICY
+from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
 from lmmtc.metrics import BUILTIN_METRICS, METRICS, PAPER_METRICS, evaluate
 
 if TYPE_CHECKING:  # the experiment declarations import the builders of this module
@@ -102,8 +102,8 @@ class RunIndex:
 
     ``rescore``: every run's metrics recomputed from its scores file (a run without one
     keeps its stored metrics); ``thresholds``: a threshold policy other than 0.5, under
-    which every run is re-scored with cut-offs chosen on its dev scores and a run
-    without scores has no values (:meth:`lacks_scores`).
+    which every run is re-scored with cut-offs chosen on its dev scores, and a run
+    without scores or whose method trained on dev has no values (:meth:`why_no_values`).
     """
 
     def __init__(
@@ -118,6 +118,7 @@ class RunIndex:
         self.thresholds = thresholds
         self._scores: dict[Path, StoredScores | ScoresError] = {}
         self._paired: dict[tuple, Comparison | NotPaired] = {}
+        self._no_values: dict[Path | None, str] = {}  # run file -> why it has no values
         records: Iterable[RunRecord] = iter_records(results_dir, profile)
         if rescore or thresholds != DEFAULT_POLICY:
             records = [self._rescored(record) for record in records]
@@ -147,12 +148,17 @@ class RunIndex:
 
     def _rescored(self, run: RunRecord) -> RunRecord:
         """``run`` with its metrics recomputed from its scores under the index's policy."""
+        tuned = self.thresholds != DEFAULT_POLICY
+        if tuned and dev_in_fit(run.method_info):
+            self._no_values[run.path] = DEV_IN_FIT
+            return dataclasses.replace(run, metrics={})
         try:
             stored = self.scores(run)
         except ScoresError:
-            return (
-                run if self.thresholds == DEFAULT_POLICY else dataclasses.replace(run, metrics={})
-            )
+            if not tuned:
+                return run
+            self._no_values[run.path] = NO_SCORES
+            return dataclasses.replace(run, metrics={})
         cut = stored.cutoffs(self.thresholds)
         metrics = {
             split: evaluate(stored[split].labels, stored[split].scores, cut)
@@ -160,11 +166,13 @@ class RunIndex:
         }
         return dataclasses.replace(run, metrics=metrics)
 
-    def lacks_scores(self, dataset: str, method: str, variant: str = "") -> bool:
-        """Whether a cell has runs but, under a policy other than 0.5, no values because
-        its run files keep no scores."""
+    def why_no_values(self, dataset: str, method: str, variant: str = "") -> str | None:
+        """Why a cell that has runs has no values under the index's policy: ``no scores``
+        (run files without scores) or ``dev in fit`` (in-sample dev scores); else None."""
         runs = self.runs(dataset, method, variant)
-        return self.thresholds != DEFAULT_POLICY and bool(runs) and not any(r.metrics for r in runs)
+        if not runs or any(run.metrics for run in runs):
+            return None
+        return self._no_values.get(runs[0].path, MISSING)
 
     def paired(
         self, dataset: str, row: tuple[str, str], against: tuple[str, str], metrics: Sequence[str]
@@ -377,7 +385,7 @@ def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
     for dataset, method, variant in rows:
         display = [dataset, method + (f"+{variant}" if variant else "")]
         numbers: dict[str, Any] = {"dataset": dataset, "method": method, "variant": variant}
-        lacks = index.lacks_scores(dataset, method, variant)
+        no_values = index.why_no_values(dataset, method, variant)
         for metric in metrics:
             paper = reference.value(dataset, method, variant, metric) if reference else PaperValue()
             cells, nums = compare_cells(
@@ -385,7 +393,7 @@ def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
                 paper.value,
                 index.value(dataset, method, metric, variant),
                 no_paper="-" if paper.has_row else NO_PAPER_VALUE,
-                missing=NO_SCORES if lacks else MISSING,
+                missing=no_values or MISSING,
             )
             display += cells
             numbers.update(nums)

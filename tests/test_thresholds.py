@@ -5,12 +5,14 @@ files and the default tables unchanged."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.compare import main as compare_main
 from benchmarks.records import Cell, read_record
 from benchmarks.report import build_report, main
 from benchmarks.run import main as run_main
@@ -56,8 +58,9 @@ def test_per_label_cutoffs_fall_back_to_the_global_one_below_five_dev_positives(
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
+    """br and cc kept off the dev rows (``refit=false``), so their dev scores are held out."""
     root = tmp_path_factory.mktemp("thresholds")
-    argv = ["--dataset", "reuters", "--method", "br", "cc", "--no-report"]
+    argv = ["--dataset", "reuters", "--method", "br", "cc", "--no-report", "--set", "refit=false"]
     argv += ["--data-dir", str(root / "data"), "--results-dir", str(root / "results")]
     assert run_main([*argv, "--raw-dir", str(root / "no-raw")]) == 0
     return root / "results"
@@ -106,3 +109,21 @@ def test_report_writes_a_table_per_policy_beside_each_paper_table(smoke, tmp_pat
     # the default report, rebuilt, has no policy section again
     build_report(results)
     assert "thresholds: dev-per-label" not in (results / "REPORT.md").read_text()
+
+
+def test_a_run_trained_on_dev_gets_no_tuned_thresholds(smoke, tmp_path, capsys):
+    """Refit on train + dev: in-sample dev scores, so the tables say so instead of a value."""
+    results = Path(shutil.copytree(smoke, tmp_path / "results"))
+    path = Cell("smoke", "reuters", "cc").path(results)
+    data = json.loads(path.read_text())
+    data["method_info"]["chosen"]["refit_on_train_dev"] = True  # what refit=true reports
+    path.write_text(json.dumps(data))
+    build_report(results, thresholds=["dev-global"])
+    table = (results / "tables" / "smoke" / "table3_dev-global.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| reuters | cc |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3] == cells[5] == "dev in fit"  # Mi-F1 ours and its vs-ref cell
+    argv = ["--results-dir", str(results), "--dataset", "reuters", "--method", "cc"]
+    assert compare_main([*argv, "--against", "br", "--thresholds", "dev-global"]) == 1
+    assert "trained on its dev rows" in capsys.readouterr().err
+    assert compare_main([*argv, "--against", "br", "--json"]) == 0  # at 0.5 it compares
