@@ -267,6 +267,10 @@ def compare_runs(
             f"{_label(runs_a)} has seeds {sorted(a_seeds)}, {_label(runs_b)} has "
             f"{sorted(b_seeds)}: no seed in common; run the other's seeds (--seeds)",
         )
+    try:
+        stored = [(load(a_seeds[s]), load(b_seeds[s])) for s in shared]
+    except ScoresError as err:
+        raise NotPaired(NO_SCORES, str(err)) from None
     if thresholds != DEFAULT_POLICY:
         trained = [a_seeds[s] for s in shared] + [b_seeds[s] for s in shared]
         trained = [run for run in trained if dev_in_fit(run.method_info)]
@@ -277,10 +281,6 @@ def compare_runs(
                 f"dev scores are in-sample and {thresholds} cut-offs chosen on them are "
                 f"biased; rerun it with --set refit=false, or compare at 0.5",
             )
-    try:
-        stored = [(load(a_seeds[s]), load(b_seeds[s])) for s in shared]
-    except ScoresError as err:
-        raise NotPaired(NO_SCORES, str(err)) from None
     ids = {side["test"].ids_sha256 for pair in stored for side in pair}
     if len(ids) > 1:
         raise NotPaired(
