@@ -10,11 +10,18 @@ Nothing in the suite is edited to add the method.
 A paper data set is available when its converted folder or its raw files exist; in a
 profile with synthetic stand-ins (``smoke``) every paper data set is, as a stand-in
 stamped ``synthetic`` (its Δ against the paper then only tests the pipeline).
+
+``--against B`` is the other mode: ``--dataset D --method A --against B [--profile P]
+[--json]`` runs nothing and compares A with B from their run files and stored scores:
+per metric the difference A − B (mean over the seeds both have), its 95% interval by a
+paired bootstrap over test documents and a two-sided p-value
+(:mod:`benchmarks.significance`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +36,7 @@ from benchmarks.records import Cell
 from benchmarks.reference import Reference
 from benchmarks.report import PROFILE_WARNING
 from benchmarks.run import main as run_main
+from benchmarks.significance import NotPaired, compare_runs
 from benchmarks.tables import (
     RunIndex,
     Table,
@@ -37,6 +45,7 @@ from benchmarks.tables import (
     to_markdown,
     write_table,
 )
+from benchmarks.thresholds import DEFAULT_POLICY, POLICIES
 from lmmtc.metrics import METRICS, PAPER_METRICS
 
 #: The experiments whose paper rows the comparison shows, with the label of their source.
@@ -57,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m benchmarks.compare --method mypkg.mod:MyMethod\n"
             "  python -m benchmarks.compare --method mypkg.mod:MyMethod --baselines br cc "
             "--profile cpu --raw-dir ../shared/data/raw\n"
-            "  python -m benchmarks.compare --method my_entry_point --dataset my/folder --no-paper"
+            "  python -m benchmarks.compare --method my_entry_point --dataset my/folder --no-paper\n"
+            "  python -m benchmarks.compare --profile cpu --dataset goemotions --method cc "
+            "--against br --json"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -98,6 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-run", action="store_true", help="only build the table from existing run files"
     )
+    paired = parser.add_argument_group(
+        "paired significance (--against: reads run files and their scores, runs nothing)"
+    )
+    paired.add_argument(
+        "--against",
+        metavar="B",
+        help="compare --method with B on one --dataset: per metric the difference, its 95%% "
+        "paired bootstrap interval over test documents and a two-sided p-value "
+        "(method[+variant] names, e.g. lm_mlm+same)",
+    )
+    paired.add_argument(
+        "--thresholds",
+        default=DEFAULT_POLICY,
+        choices=POLICIES,
+        help="the threshold policy of both methods' decisions (default 0.5, the paper's)",
+    )
+    paired.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 
@@ -117,6 +145,9 @@ class CompareOptions:
     results_dir: Path = Path(DEFAULT_RESULTS)
     overwrite: bool = False
     no_run: bool = False
+    against: str | None = None  # the --against mode: compare with this method's runs
+    thresholds: str = DEFAULT_POLICY
+    json: bool = False
 
 
 def parse_options(argv: Sequence[str] | None = None) -> CompareOptions:
@@ -135,6 +166,9 @@ def parse_options(argv: Sequence[str] | None = None) -> CompareOptions:
         results_dir=args.results_dir,
         overwrite=args.overwrite,
         no_run=args.no_run,
+        against=args.against,
+        thresholds=args.thresholds,
+        json=args.json,
     )
 
 
@@ -310,8 +344,127 @@ def render(table: Table, profile: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def against_problem(options: CompareOptions) -> str | None:
+    """Why ``--against`` cannot run with these options (None: it can)."""
+    if len(options.datasets) != 1:
+        return f"--against compares on one data set: give exactly one --dataset (got {len(options.datasets)})"
+    extra = [
+        flag
+        for flag, given in (
+            ("--set", options.set_texts),
+            ("--baselines", options.baselines),
+            ("--overwrite", options.overwrite),
+            ("--no-paper", options.no_paper),
+            ("--no-run", options.no_run),
+        )
+        if given
+    ]
+    if extra:
+        return f"--against reads run files only and runs nothing: drop {', '.join(extra)}"
+    return None
+
+
+def against_main(options: CompareOptions) -> int:
+    """The ``--against`` mode: A against B on one data set from run files; exit 0 when it
+    printed the comparison, 1 when the run files cannot give one (the reason on stderr)."""
+    dataset = dataset_key(options.datasets[0])
+    index = RunIndex(options.results_dir, options.profile)
+    sides = []
+    for name in (options.method, options.against):
+        method, variant = split_method_dir(name)
+        runs = index.runs(dataset, method, variant)
+        if options.seeds:
+            runs = [run for run in runs if run.cell.seed in options.seeds]
+        if not runs:
+            folder = Cell(options.profile, dataset, method, variant).path(options.results_dir)
+            seeds = f" with seeds {options.seeds}" if options.seeds else ""
+            print(
+                f"error: no run files for {name} on {dataset}{seeds} in {folder.parent}; run "
+                f"python -m benchmarks.run --profile {options.profile} --dataset {dataset} "
+                f"--method {method}",
+                file=sys.stderr,
+            )
+            return 1
+        sides.append(runs)
+    try:
+        comparison = compare_runs(*sides, list(METRICS), thresholds=options.thresholds)
+    except NotPaired as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    head = {
+        "profile": options.profile,
+        "dataset": dataset,
+        "method": options.method,
+        "against": options.against,
+        "thresholds": comparison.thresholds,
+        "seeds": comparison.seeds,
+        "test_documents": comparison.documents,
+        "resamples": comparison.resamples,
+        "bootstrap_seed": comparison.bootstrap_seed,
+        "confidence": comparison.confidence,
+        "bootstrap_seconds": round(comparison.seconds, 3),
+    }
+    if options.json:
+        payload = {
+            **head,
+            "units": "fractions, as in run files (difference = method - against)",
+            "metrics": {
+                name: {k: v for k, v in paired.to_json().items() if k != "metric"}
+                for name, paired in comparison.results.items()
+            },
+            "skipped": comparison.skipped,
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(render_against(head, comparison))
+    return 0
+
+
+def render_against(head: dict[str, Any], comparison: Any) -> str:
+    """The ``--against`` result as a plain-text table in display units."""
+    a, b = head["method"], head["against"]
+    lines = [
+        f"{a} against {b} on {head['dataset']} (profile {head['profile']}, thresholds "
+        f"{head['thresholds']}): {head['test_documents']} test documents, seeds "
+        f"{head['seeds']}, {head['resamples']:,} paired bootstrap resamples (seed "
+        f"{head['bootstrap_seed']}), {head['bootstrap_seconds']:.2f} s",
+        "",
+    ]
+    rows = [["metric", a, b, f"{a} − {b}", f"{head['confidence']:.0%} interval", "p"]]
+    for name, paired in comparison.results.items():
+        spec = METRICS[name]
+        low, high = (
+            spec.format_diff(spec.display(paired.low)),
+            spec.format_diff(spec.display(paired.high)),
+        )
+        rows.append(
+            [
+                spec.label,
+                spec.format(spec.display(paired.a)),
+                spec.format(spec.display(paired.b)),
+                spec.format_diff(spec.display(paired.difference)),
+                f"[{low}, {high}]",
+                f"{paired.p_value:.4f}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines += [f"{name}: not tested ({why})" for name, why in comparison.skipped.items()]
+    lines.append(
+        "percent points (Hamming loss as a fraction, lower is better); p: two-sided, from "
+        "the bootstrap distribution shifted to no difference"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
+    if options.against is not None:
+        problem = against_problem(options)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        return against_main(options)
     profile = get_profile(options.profile)  # a known name: argparse checked the choice
     datasets = available_datasets(options, profile)
     if not datasets:

@@ -11,7 +11,6 @@ lists and whose files are simply absent is skipped with how to get it (a profile
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 import warnings
@@ -31,6 +30,7 @@ from benchmarks.records import (
     read_data_record,
     write_record,
 )
+from benchmarks.scores import write_scores
 from benchmarks.tasks import DatasetUnavailable, prepare_dataset
 from benchmarks.tracking import log_run_safely
 from data_prep.base import NonstandardReleaseWarning
@@ -237,17 +237,13 @@ def _run_and_write(
 
 
 def save_arrays(result: CellResult, path: Path) -> None:
-    """Move a cell's extra arrays (attention maps) into an .npz beside its run file."""
-    import numpy as np
-
-    if not result.arrays:
+    """Write a cell's scores and extra arrays (attention maps) into ``seed<S>.scores.npz``
+    beside its run file, atomically and before the run file, and name it in the record."""
+    if not result.scores:
         return
-    target = path.with_suffix(".npz")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp.npz")
-    np.savez_compressed(tmp, **result.arrays)
-    os.replace(tmp, target)
-    result.record.artefacts = {name: target.name for name in result.arrays}
+    stored = write_scores(path, result.scores, result.arrays)
+    result.record.scores = stored
+    result.record.artefacts = {name: stored.file for name in result.arrays}
 
 
 def finish(options: RunOptions, data: DataCache, failures: Sequence[str], what: str) -> int:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from benchmarks.scores import artefact_path
 from benchmarks.tables import RunIndex
 from lmmtc.stats import top_correlated_labels
 
@@ -92,11 +93,10 @@ def figure1(experiment: Experiment, index: RunIndex, out_dir: Path) -> dict[str,
 
 
 def _attention(index: RunIndex, dataset: str, method: str) -> np.ndarray | None:
+    """The first run's attention maps: in its scores file, or an older run's seedN.npz."""
     for run in index.runs(dataset, method):
-        if run.path is None:
-            continue
-        npz = run.path.with_suffix(".npz")
-        if npz.exists():
+        npz = artefact_path(run, "attention")
+        if npz is not None:
             with np.load(npz) as arrays:
                 if "attention" in arrays:
                     return arrays["attention"]  # (layers, L, L)

@@ -28,6 +28,7 @@ from benchmarks.records import (
     Timing,
     unstorable_key,
 )
+from benchmarks.scores import SplitScores, as_stored
 from lmmtc.data import MultiLabelDataset, Split
 from lmmtc.metrics import THRESHOLD, evaluate
 from lmmtc.registry import MethodSpec
@@ -215,10 +216,12 @@ def data_record(dataset: MultiLabelDataset, profile: str) -> DataRecord:
 
 @dataclass
 class CellResult:
-    """A finished cell: its run record and the extra arrays it asked to save."""
+    """A finished cell: its run record, the extra arrays it asked to save and, always,
+    its dev and test scores (what ``seed<S>.scores.npz`` keeps)."""
 
     record: RunRecord
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    scores: dict[str, SplitScores] = field(default_factory=dict)  # "dev", "test"
 
 
 def run_cell(
@@ -231,8 +234,9 @@ def run_cell(
     """Fit and evaluate one cell; return its run record (the caller writes it).
 
     ``saves`` asks for extra arrays, returned beside the record: ``attention`` (the
-    method's label-to-label attention maps on the test texts) and ``scores`` (the test
-    probabilities).
+    method's label-to-label attention maps on the test texts). The dev and test scores
+    are always returned, at the precision they are stored in (float32), and the metrics
+    are computed from those same values, so re-scoring the stored file gives them exactly.
     """
     splits = {
         name: subset_split(dataset.split(name), config.subset.get(name))
@@ -246,6 +250,7 @@ def run_cell(
         fit_time = time.perf_counter() - start
         dev_scores, _ = _predict(method, splits["dev"])
         test_scores, predict_time = _predict(method, splits["test"])
+    dev_scores, test_scores = as_stored(dev_scores), as_stored(test_scores)
     info = method.run_info() if callable(getattr(method, "run_info", None)) else {}
     info = check_run_info(info, type(method).__name__)
     curve = getattr(method, "loss_curve", None) or None
@@ -255,8 +260,6 @@ def run_cell(
             f"{bad}; keep numbers, strings, lists and dicts in it"
         )
     arrays = {}
-    if "scores" in saves:
-        arrays["test_scores"] = test_scores.astype(np.float32)
     if "attention" in saves and callable(getattr(method, "attention_maps", None)):
         arrays["attention"] = np.asarray(method.attention_maps(splits["test"].texts))
     device = str(info.get("device", config.params.get("device", "cpu")))
@@ -288,7 +291,11 @@ def run_cell(
         environment=environment(device),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
-    return CellResult(record, arrays)
+    scores = {
+        name: SplitScores.of(splits[name].ids, splits[name].labels, values)
+        for name, values in (("dev", dev_scores), ("test", test_scores))
+    }
+    return CellResult(record, arrays, scores)
 
 
 def _rate(info: Mapping[str, Any], n_train: int, fit_time: float) -> float:

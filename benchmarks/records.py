@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import secrets
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lmmtc.atomic import atomic_write
 
 SCHEMA_VERSION = 2
 RUN_FILE_GLOB = "seed*.json"
@@ -157,7 +157,8 @@ class Environment:
 
 @dataclass
 class ScoresFile:
-    """The per-document scores stored beside a run file (see issue 14's ``.scores.npz``)."""
+    """The scores file beside a run file (``seed<S>.scores.npz``, :mod:`benchmarks.scores`):
+    its name in the run folder and its sha256."""
 
     file: str
     sha256: str
@@ -423,20 +424,9 @@ def write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
     """Write ``payload`` to ``path`` so that readers never see a partial file. The file
     gets the user's umask (0644 under the usual 022), as any file they write would, so
     that a results folder shared on a cluster stays readable."""
-    path = Path(path)
     text = json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # minus the umask
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as handle:
+        handle.write(text)
 
 
 def write_record(path: Path, record: RunRecord | DataRecord) -> None:

@@ -4,7 +4,10 @@
 without running anything; the runner calls it at the end of a run for the run's
 profile. The smoke profile has its own report, ``REPORT.smoke.md`` (git-ignored, like
 smoke's tables and figures), so a smoke run in a checkout never rewrites the committed
-``REPORT.md`` of the cpu and paper profiles.
+``REPORT.md`` of the cpu and paper profiles. ``--rescore`` recomputes every metric from
+the stored scores files (a metric added to the registry gets values without a rerun);
+``--thresholds dev-per-label`` (or ``dev-global``) also writes each paper table under
+that threshold policy beside it (``table2_dev-per-label``), the run files unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from benchmarks.experiments import EXPERIMENTS
 from benchmarks.paths import DEFAULT_RESULTS
 from benchmarks.profiles import PROFILES
 from benchmarks.tables import RunIndex, Table, all_runs_table, to_markdown, write_table
+from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, MIN_DEV_POSITIVES, POLICIES
 
 PROFILE_WARNING = {
     "smoke": "SMOKE PROFILE: tiny models, a few hundred rows, synthetic stand-ins where raw "
@@ -59,12 +63,51 @@ def profiles_with_runs(results_dir: Path) -> list[str]:
     return [p for p in PROFILES if (root / p).is_dir() and any((root / p).iterdir())]
 
 
-def build_profile(results_dir: Path, profile: str) -> tuple[list[Table], dict[str, list[Path]]]:
+#: What each tuned threshold policy does, for the notes under its tables.
+POLICY_TEXT = {
+    "dev-global": "one cut-off for every label, the best for micro-F1 on dev",
+    "dev-per-label": f"one cut-off per label, the best for its F1 on dev; labels with fewer "
+    f"than {MIN_DEV_POSITIVES} dev positives take the dev-global one",
+}
+
+
+def paper_tables(index: RunIndex, suffix: str) -> list[Table]:
+    """The tables compared with the paper (experiments with runs and paper values), their
+    names and titles marked with ``suffix`` (a threshold policy)."""
+    tables = []
+    for experiment in EXPERIMENTS.values():
+        if experiment.table is None or experiment.reference is None or not experiment.methods:
+            continue
+        table = experiment.table(experiment, index)
+        table.name = f"{table.name}_{suffix}"
+        table.title = f"{table.title} (thresholds: {suffix}, chosen on dev)"
+        table.notes.insert(
+            0,
+            f"ours: every run re-scored from its stored scores with cut-offs chosen on its "
+            f"dev scores only ({POLICY_TEXT[suffix]}); the paper used 0.5. `{DEV_IN_FIT}`: "
+            f"the method trained on the dev rows (the linear baselines refit on train + "
+            f"dev), so its dev scores are in-sample and no cut-off is tuned on them (rerun "
+            f"it with --set refit=false)",
+        )
+        tables.append(table)
+    return tables
+
+
+def build_profile(
+    results_dir: Path,
+    profile: str,
+    *,
+    rescore: bool = False,
+    thresholds: Sequence[str] = (),
+) -> tuple[list[Table], dict[str, list[Path]]]:
     """Write one profile's tables and figures (each experiment's builders, in declaration
-    order, then the table of all runs); return them for REPORT.md."""
-    index = RunIndex(results_dir, profile)
+    order, then the table of all runs, then the paper tables under each threshold policy
+    asked for); return them for REPORT.md."""
+    index = RunIndex(results_dir, profile, rescore=rescore)
     tables = [e.table(e, index) for e in EXPERIMENTS.values() if e.table is not None]
     tables.append(all_runs_table(index))
+    for policy in thresholds:
+        tables += paper_tables(RunIndex(results_dir, profile, thresholds=policy), policy)
     for table in tables:
         write_table(table, results_dir / "tables" / profile)
     fig_dir = results_dir / "figures" / profile
@@ -82,12 +125,14 @@ def render_section(
 ) -> str:
     lines = [f"## Profile `{profile}`", "", f"> {PROFILE_WARNING[profile]}", ""]
     lines += [
-        "Values: paper (as printed), ours as mean ± std over seeds (percent; Hamming loss "
-        "as a fraction), Δ = ours − paper; **bold** Δ: the difference exceeds both twice the "
-        "seed spread and 1 point (0.002 for Hamming loss). `data`: full, subset or synthetic; "
-        "`missing`: no run file (data unavailable or not run); `(other config)`: the runs were "
-        "made with another config than the experiment declares now (an edited default or a "
-        "--set): rerun the cell to bring it up to date.",
+        "Values: paper (as printed), ours as mean ± std over seeds (`n=1`: one seed, no "
+        "spread) (percent; Hamming loss as a fraction), Δ = ours − paper; **bold** Δ: the "
+        "difference exceeds both twice the seed spread and 1 point (0.002 for Hamming loss). "
+        "`vs ref`: ours − the table's reference row on the same test documents with its 95% "
+        "paired bootstrap interval; † where Holm-corrected p < 0.05 (see each table's note). "
+        "`data`: full, subset or synthetic; `missing`: no run file (data unavailable or not "
+        "run); `(other config)`: the runs were made with another config than the experiment "
+        "declares now (an edited default or a --set): rerun the cell to bring it up to date.",
         "",
     ]
     for table in tables:
@@ -114,13 +159,21 @@ def render_section(
     return "\n".join(lines)
 
 
-def build_report(results_dir: Path, profiles: Sequence[str] | None = None) -> list[Path]:
+def build_report(
+    results_dir: Path,
+    profiles: Sequence[str] | None = None,
+    *,
+    rescore: bool = False,
+    thresholds: Sequence[str] = (),
+) -> list[Path]:
     """Rebuild the report files that hold ``profiles`` (default: every profile with
     runs): each file gets the tables, figures and section of every profile it holds that
-    has runs (and of those asked for). Returns the report files written."""
+    has runs (and of those asked for); ``rescore`` and ``thresholds`` as in
+    :func:`build_profile`. Returns the report files written."""
     results_dir = Path(results_dir)
     with_runs = profiles_with_runs(results_dir)
     chosen = list(profiles or with_runs)
+    thresholds = [policy for policy in dict.fromkeys(thresholds) if policy != DEFAULT_POLICY]
     files: dict[Path, list[str]] = {}
     for profile in chosen or [""]:  # no runs at all: REPORT.md says so
         files.setdefault(report_path(results_dir, profile), [])
@@ -131,7 +184,9 @@ def build_report(results_dir: Path, profiles: Sequence[str] | None = None) -> li
     for path, members in files.items():
         sections = []
         for profile in members:
-            tables, figures = build_profile(results_dir, profile)
+            tables, figures = build_profile(
+                results_dir, profile, rescore=rescore, thresholds=thresholds
+            )
             sections.append(render_section(results_dir, profile, tables, figures))
         _write_report(path, sections)
     return list(files)
@@ -173,10 +228,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=sorted(PROFILES),
         help="default: every profile that has run files",
     )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="recompute every metric from the runs' stored scores (.scores.npz), so that a "
+        "metric added to the registry appears without a rerun; runs without scores keep "
+        "their stored metrics",
+    )
+    parser.add_argument(
+        "--thresholds",
+        nargs="+",
+        default=[],
+        choices=[policy for policy in POLICIES if policy != DEFAULT_POLICY],
+        metavar="POLICY",
+        help="also write each paper table with cut-offs chosen on dev scores: dev-global "
+        "(one for micro-F1) or dev-per-label (one per label; the global one for labels with "
+        "fewer than 5 dev positives), as <table>_<policy>; run files unchanged",
+    )
     args = parser.parse_args(argv)
     try:
         with warnings_as_lines():
-            reports = build_report(args.results_dir, args.profile)
+            reports = build_report(
+                args.results_dir, args.profile, rescore=args.rescore, thresholds=args.thresholds
+            )
     except OSError as err:
         print(
             f"error: cannot write under {args.results_dir}: {err.strerror or err}", file=sys.stderr

@@ -8,10 +8,19 @@ seeds and the metric's floor (1 point for percent metrics, 0.002 for Hamming los
 with one seed the floor alone decides. Every row carries the data stamp (full, subset,
 synthetic) and every table names its profile, so that no smoke table is mistaken for a
 reproduction.
+
+A table whose experiment declares ``against`` also shows, per metric, each row's
+difference from its reference row on the same test documents with the 95% paired
+bootstrap interval (:mod:`benchmarks.significance`), marked when the Holm-corrected
+p-value over the table is below 0.05. A :class:`RunIndex` can re-score every run from
+its stored scores (a metric added to the registry gets a value) or under another
+threshold policy (:mod:`benchmarks.thresholds`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +34,25 @@ from benchmarks.records import (
     Cell,
     DataRecord,
     RecordError,
+    RecordWarning,
     RunRecord,
     iter_records,
     read_data_record,
 )
 from benchmarks.reference import PaperValue, Reference
+from benchmarks.scores import ScoresError, StoredScores, read_scores
+from benchmarks.significance import (
+    ALPHA,
+    CONFIDENCE,
+    RESAMPLES,
+    Comparison,
+    NotPaired,
+    compare_runs,
+    holm,
+)
 from benchmarks.summary import group_runs, mean_std
-from lmmtc.metrics import METRICS, PAPER_METRICS
+from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
+from lmmtc.metrics import BUILTIN_METRICS, METRICS, PAPER_METRICS, evaluate
 
 if TYPE_CHECKING:  # the experiment declarations import the builders of this module
     from benchmarks.experiments import Experiment
@@ -42,6 +63,9 @@ NO_PAPER_VALUE = "no paper value"
 #: Added to a row's data stamp when its runs were made with another config than the one
 #: the experiment declares now (an edited YAML, a changed default, a --set).
 OTHER_CONFIG = "other config"
+NO_SCORES = "no scores"
+REF = "ref"  # the significance cell of the reference row itself
+MARK = "†"  # Holm-corrected p < ALPHA
 
 
 @dataclass
@@ -65,25 +89,117 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
+def table_metrics(declared: Iterable[str]) -> tuple[str, ...]:
+    """A table's metric columns: those its experiment declares, then every metric
+    registered beyond the suite's own (so that a new metric shows up in every table)."""
+    declared = tuple(declared)
+    extra = [m for m in METRICS if m not in BUILTIN_METRICS and m not in declared]
+    return (*declared, *extra)
+
+
 def stands_out(metric: str, diff: float, std: float) -> bool:
     """A difference beyond twice the seed spread and the metric's floor."""
     return abs(diff) > max(2 * std, METRICS[metric].floor)
 
 
 class RunIndex:
-    """Every run file and data record of one profile, indexed for the table builders."""
+    """Every run file and data record of one profile, indexed for the table builders.
 
-    def __init__(self, results_dir: Path, profile: str) -> None:
+    ``rescore``: every run's metrics recomputed from its scores file (a run without one
+    keeps its stored metrics); ``thresholds``: a threshold policy other than 0.5, under
+    which every run is re-scored with cut-offs chosen on its dev scores, and a run
+    without scores or whose method trained on dev has no values (:meth:`why_no_values`).
+    """
+
+    def __init__(
+        self,
+        results_dir: Path,
+        profile: str,
+        *,
+        rescore: bool = False,
+        thresholds: str = DEFAULT_POLICY,
+    ) -> None:
         self.profile = profile
-        self.groups = group_runs(iter_records(results_dir, profile))
+        self.thresholds = thresholds
+        self._scores: dict[Path, StoredScores | ScoresError] = {}
+        self._paired: dict[tuple, Comparison | NotPaired] = {}
+        self._no_values: dict[Path | None, str] = {}  # run file -> why it has no values
+        records: Iterable[RunRecord] = iter_records(results_dir, profile)
+        if rescore or thresholds != DEFAULT_POLICY:
+            records = [self._rescored(record) for record in records]
+        self.groups = group_runs(records)
         self.data: dict[str, DataRecord] = {}
         for path in sorted((Path(results_dir) / "runs" / profile).glob("*/data.json")):
             try:
                 self.data[path.parent.name] = read_data_record(path)
             except RecordError as err:
-                import warnings
+                warnings.warn(f"skipped data record: {err}", RecordWarning, stacklevel=2)
 
-                warnings.warn(f"skipped data record: {err}", stacklevel=2)
+    def scores(self, run: RunRecord) -> StoredScores:
+        """A run's stored predictions (read once); :class:`ScoresError` when it has none.
+        A scores file that is missing or replaced is warned about once, naming it."""
+        key = run.path or Path(run.cell.label())
+        if key not in self._scores:
+            try:
+                self._scores[key] = read_scores(run)
+            except ScoresError as err:
+                if run.scores is not None:
+                    warnings.warn(f"scores not used: {err}", RecordWarning, stacklevel=2)
+                self._scores[key] = err
+        stored = self._scores[key]
+        if isinstance(stored, ScoresError):
+            raise stored
+        return stored
+
+    def _rescored(self, run: RunRecord) -> RunRecord:
+        """``run`` with its metrics recomputed from its scores under the index's policy."""
+        tuned = self.thresholds != DEFAULT_POLICY
+        if tuned and dev_in_fit(run.method_info):
+            self._no_values[run.path] = DEV_IN_FIT
+            return dataclasses.replace(run, metrics={})
+        try:
+            stored = self.scores(run)
+        except ScoresError:
+            if not tuned:
+                return run
+            self._no_values[run.path] = NO_SCORES
+            return dataclasses.replace(run, metrics={})
+        cut = stored.cutoffs(self.thresholds)
+        metrics = {
+            split: evaluate(stored[split].labels, stored[split].scores, cut)
+            for split in stored.splits
+        }
+        return dataclasses.replace(run, metrics=metrics)
+
+    def why_no_values(self, dataset: str, method: str, variant: str = "") -> str | None:
+        """Why a cell that has runs has no values under the index's policy: ``no scores``
+        (run files without scores) or ``dev in fit`` (in-sample dev scores); else None."""
+        runs = self.runs(dataset, method, variant)
+        if not runs or any(run.metrics for run in runs):
+            return None
+        return self._no_values.get(runs[0].path, MISSING)
+
+    def paired(
+        self, dataset: str, row: tuple[str, str], against: tuple[str, str], metrics: Sequence[str]
+    ) -> Comparison:
+        """Row (method, variant) against another on ``dataset`` under the index's policy
+        (computed once); :class:`NotPaired` when they cannot be compared."""
+        key = (dataset, row, against, tuple(metrics))
+        if key not in self._paired:
+            try:
+                self._paired[key] = compare_runs(
+                    self.runs(dataset, *row),
+                    self.runs(dataset, *against),
+                    metrics,
+                    thresholds=self.thresholds,
+                    load=self.scores,
+                )
+            except NotPaired as err:
+                self._paired[key] = err
+        result = self._paired[key]
+        if isinstance(result, NotPaired):
+            raise result
+        return result
 
     def runs(self, dataset: str, method: str, variant: str = "") -> list[RunRecord]:
         key = (self.profile, dataset, Cell(self.profile, dataset, method, variant).method_dir)
@@ -141,16 +257,25 @@ def value_of(runs: Sequence[RunRecord], metric: str, split: str = "test") -> Val
 
 
 def ours_text(metric: str, value: Value) -> str:
-    """``mean ± std`` in the metric's display format."""
+    """``mean ± std`` in the metric's display format; ``mean (n=1)`` for one seed, which
+    has no spread to show."""
     spec = METRICS[metric]
+    if value.seeds == 1:
+        return f"{spec.format(value.mean)} (n=1)"
     return f"{spec.format(value.mean)} ± {spec.format(value.std)}"
 
 
 def compare_cells(
-    metric: str, paper: float | None, ours: Value | None, *, no_paper: str = "-"
+    metric: str,
+    paper: float | None,
+    ours: Value | None,
+    *,
+    no_paper: str = "-",
+    missing: str = MISSING,
 ) -> tuple[list[str], dict[str, Any]]:
     """Three display cells (paper, ours, diff) and their numbers; ``paper`` is a fraction
-    or None, ``no_paper`` what the paper cell shows then."""
+    or None, ``no_paper`` what the paper cell shows then, ``missing`` what the ours cell
+    shows without a value."""
     spec = METRICS[metric]
     paper_display = spec.display(paper) if paper is not None else None
     numbers = {
@@ -161,7 +286,7 @@ def compare_cells(
     }
     paper_text = spec.format(paper_display) if paper_display is not None else no_paper
     if ours is None:
-        return [paper_text, MISSING, "-"], numbers
+        return [paper_text, missing, "-"], numbers
     if paper_display is None:
         return [paper_text, ours_text(metric, ours), "-"], numbers
     diff = ours.mean - paper_display
@@ -172,12 +297,95 @@ def compare_cells(
     return [paper_text, ours_text(metric, ours), diff_text], numbers
 
 
-def metric_columns(metrics: Iterable[str]) -> list[str]:
+def metric_columns(metrics: Iterable[str], tested: bool = False) -> list[str]:
+    """Per metric: paper, ours, Δ (and ``vs ref`` when the table tests against a row)."""
     cols: list[str] = []
     for metric in metrics:
         label = METRICS[metric].label
         cols += [f"{label} paper", f"{label} ours", f"{label} Δ"]
+        cols += [f"{label} vs ref"] if tested else []
     return cols
+
+
+Row = tuple[str, str, str]  # (data set, method, variant)
+
+
+def significance_cells(
+    experiment: Experiment, index: RunIndex, rows: Sequence[Row], metrics: Sequence[str]
+) -> dict[tuple[Row, str], tuple[str, dict[str, Any]]]:
+    """The ``vs ref`` cell and numbers of every (row, metric) of a table: ours − the
+    reference row in display units with its paired bootstrap interval, marked with
+    :data:`MARK` when the p-value, Holm-corrected over every test of the table, is below
+    :data:`ALPHA`; ``ref`` on the reference row, ``no scores`` / ``no shared seed`` /
+    ``other test rows`` where the two cannot be paired, ``-`` without runs."""
+    outcome: dict[Row, Comparison | str] = {}
+    for row in rows:
+        dataset, method, variant = row
+        against = experiment.tested_against(method)
+        if against is None:
+            continue
+        ref = (against.method, against.variant)
+        has_values = any(run.metrics for run in index.runs(dataset, method, variant))
+        if (method, variant) == ref:
+            outcome[row] = REF if has_values else "-"
+        elif not index.runs(dataset, method, variant) or not index.runs(dataset, *ref):
+            outcome[row] = "-"
+        else:
+            try:
+                outcome[row] = index.paired(dataset, (method, variant), ref, metrics)
+            except NotPaired as err:
+                outcome[row] = err.short
+    tests = [
+        (row, metric)
+        for row, result in outcome.items()
+        if isinstance(result, Comparison)
+        for metric in metrics
+        if metric in result.results
+    ]
+    adjusted = dict(zip(tests, holm([outcome[r].results[m].p_value for r, m in tests])))
+    cells: dict[tuple[Row, str], tuple[str, dict[str, Any]]] = {}
+    for row, result in outcome.items():
+        against = experiment.tested_against(row[1])
+        for metric in metrics:
+            numbers: dict[str, Any] = {f"{metric}_against": against.label}
+            paired = result.results.get(metric) if isinstance(result, Comparison) else None
+            if paired is None:
+                text = result if isinstance(result, str) else "-"
+                cells[(row, metric)] = (text, numbers)
+                continue
+            spec = METRICS[metric]
+            diff, low, high = (
+                spec.display(x) for x in (paired.difference, paired.low, paired.high)
+            )
+            p_holm = adjusted[(row, metric)]
+            text = f"{spec.format_diff(diff)} [{spec.format_diff(low)}, {spec.format_diff(high)}]"
+            if p_holm < ALPHA:
+                text += f" {MARK}"
+            numbers.update(
+                {
+                    f"{metric}_vs_ref": diff,
+                    f"{metric}_vs_ref_low": low,
+                    f"{metric}_vs_ref_high": high,
+                    f"{metric}_p": paired.p_value,
+                    f"{metric}_p_holm": p_holm,
+                }
+            )
+            cells[(row, metric)] = (text, numbers)
+    return cells
+
+
+def significance_note(experiment: Experiment, tests: int) -> str:
+    """The line under a table that explains its ``vs ref`` columns."""
+    refs = "; ".join(
+        f"{a.label}" + (f" for {', '.join(a.rows)}" if a.rows else "") for a in experiment.against
+    )
+    return (
+        f"vs ref: ours − the reference row ({refs}) on the same test documents, mean over "
+        f"the seeds both have, [{CONFIDENCE:.0%} paired bootstrap interval over test "
+        f"documents, {RESAMPLES:,} resamples]; {MARK}: p < {ALPHA} after Holm's correction over the {tests} tests of "
+        f"this table; `{NO_SCORES}`: a run file without stored scores (rerun it with "
+        f"--overwrite); `other test rows`: the two runs scored different test rows"
+    )
 
 
 def comparison_rows(experiment: Experiment) -> list[tuple[str, str, str]]:
@@ -196,15 +404,21 @@ def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
     """Each row's metrics beside the paper's: a row the paper has but the experiment does
     not run is stamped ``paper only``; a row the experiment runs but the paper lacks
     shows ``no paper value``."""
-    metrics = experiment.metrics
+    metrics = table_metrics(experiment.metrics)
     reference: Reference | None = experiment.reference
     ours = {(m, v.name) for m in experiment.methods for v in experiment.variants}
+    tested = bool(experiment.against)
     table = Table(
-        experiment.name, experiment.title, ["data set", "method", *metric_columns(metrics), "data"]
+        experiment.name,
+        experiment.title,
+        ["data set", "method", *metric_columns(metrics, tested), "data"],
     )
-    for dataset, method, variant in comparison_rows(experiment):
+    rows = comparison_rows(experiment)
+    significance = significance_cells(experiment, index, rows, metrics) if tested else {}
+    for dataset, method, variant in rows:
         display = [dataset, method + (f"+{variant}" if variant else "")]
         numbers: dict[str, Any] = {"dataset": dataset, "method": method, "variant": variant}
+        no_values = index.why_no_values(dataset, method, variant)
         for metric in metrics:
             paper = reference.value(dataset, method, variant, metric) if reference else PaperValue()
             cells, nums = compare_cells(
@@ -212,9 +426,14 @@ def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
                 paper.value,
                 index.value(dataset, method, metric, variant),
                 no_paper="-" if paper.has_row else NO_PAPER_VALUE,
+                missing=no_values or MISSING,
             )
             display += cells
             numbers.update(nums)
+            if tested:
+                text, nums = significance.get(((dataset, method, variant), metric), ("-", {}))
+                display.append(text)
+                numbers.update(nums)
             entry = f"{dataset} {method}: {paper.note}"
             if paper.note and entry not in table.notes:
                 table.notes.append(entry)
@@ -225,8 +444,14 @@ def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
         table.rows.append([*display, stamp])
         numbers["data"] = stamp
         table.numbers.append(numbers)
+    if tested:
+        table.notes.append(significance_note(experiment, _tests(significance)))
     table.notes += experiment.notes
     return table
+
+
+def _tests(significance: dict[tuple[Row, str], tuple[str, dict[str, Any]]]) -> int:
+    return sum(any(k.endswith("_p_holm") for k in nums) for _, nums in significance.values())
 
 
 def data_table(experiment: Experiment, index: RunIndex) -> Table:
@@ -298,28 +523,39 @@ def data_table(experiment: Experiment, index: RunIndex) -> Table:
 
 
 def variant_table(experiment: Experiment, index: RunIndex) -> Table:
-    """Our values for each variant of an experiment (no paper numbers exist for these)."""
-    metrics = experiment.metrics
-    labels = [METRICS[m].label for m in metrics]
+    """Our values for each variant of an experiment (no paper numbers exist for these),
+    with each metric's ``vs ref`` column when the experiment tests against a row."""
+    metrics = table_metrics(experiment.metrics)
+    tested = bool(experiment.against)
+    columns = []
+    for metric in metrics:
+        label = METRICS[metric].label
+        columns += [label, f"{label} vs ref"] if tested else [label]
     table = Table(
-        experiment.name, experiment.title, ["data set", "method", "variant", *labels, "data"]
+        experiment.name, experiment.title, ["data set", "method", "variant", *columns, "data"]
     )
-    for dataset in experiment.datasets:
-        for method in experiment.methods:
-            for variant in experiment.variants:
-                values = [index.value(dataset, method, m, variant.name) for m in metrics]
-                cells = [ours_text(m, v) if v else MISSING for m, v in zip(metrics, values)]
-                stamp = index.stamp(dataset, method, variant.name, dict(variant.params))
-                table.rows.append([dataset, method, variant.name or "default", *cells, stamp])
-                table.numbers.append(
-                    {
-                        "dataset": dataset,
-                        "method": method,
-                        "variant": variant.name,
-                        **{m: (v.mean if v else None) for m, v in zip(metrics, values)},
-                        "data": stamp,
-                    }
-                )
+    rows = [
+        (dataset, method, variant.name)
+        for dataset in experiment.datasets
+        for method in experiment.methods
+        for variant in experiment.variants
+    ]
+    significance = significance_cells(experiment, index, rows, metrics) if tested else {}
+    for dataset, method, variant in rows:
+        values = [index.value(dataset, method, m, variant) for m in metrics]
+        cells, numbers = [], {"dataset": dataset, "method": method, "variant": variant}
+        for metric, value in zip(metrics, values):
+            cells.append(ours_text(metric, value) if value else MISSING)
+            numbers[metric] = value.mean if value else None
+            if tested:
+                text, nums = significance.get(((dataset, method, variant), metric), ("-", {}))
+                cells.append(text)
+                numbers.update(nums)
+        stamp = index.stamp(dataset, method, variant, experiment.variant_params(variant))
+        table.rows.append([dataset, method, variant or "default", *cells, stamp])
+        table.numbers.append({**numbers, "data": stamp})
+    if tested:
+        table.notes.append(significance_note(experiment, _tests(significance)))
     table.notes += experiment.notes
     return table
 
@@ -327,7 +563,7 @@ def variant_table(experiment: Experiment, index: RunIndex) -> Table:
 def all_runs_table(index: RunIndex) -> Table:
     """Every (data set, method, variant) of the profile, including methods no paper
     table has (prior, lp, rakel, ...), with seeds, fit time and data stamp."""
-    metrics = (*PAPER_METRICS, "macro_f1")
+    metrics = table_metrics((*PAPER_METRICS, "macro_f1"))
     table = Table(
         "all_runs",
         "All runs of this profile (test split)",
@@ -380,6 +616,7 @@ def to_latex(table: Table) -> str:
         for char in "&%$#_{}":
             text = text.replace(char, "\\" + char)
         text = text.replace("±", "$\\pm$").replace("Δ", "$\\Delta$")
+        text = text.replace(MARK, "$^\\dagger$")
         if text.startswith("**") and text.endswith("**"):
             text = "\\textbf{" + text[2:-2] + "}"
         return text

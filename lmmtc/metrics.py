@@ -89,11 +89,92 @@ def precision_at_k(y_true: np.ndarray, scores: np.ndarray, k: int) -> float:
     return float(np.mean(hits / k)) if len(t) else 0.0
 
 
-def threshold(scores: np.ndarray, cutoff: float = THRESHOLD) -> np.ndarray:
+#: A decision threshold: one cut-off for every label, or one per label (shape (L,)).
+Cutoff = float | np.ndarray
+
+
+def threshold(scores: np.ndarray, cutoff: Cutoff = THRESHOLD) -> np.ndarray:
     """0/1 predictions: a label is predicted when its probability exceeds ``cutoff``
-    (eq. 6: strictly greater). The one decision rule of the suite: the harness and every
-    method's dev-epoch selection go through it (see :meth:`Metric.score`)."""
+    (eq. 6: strictly greater; ``cutoff`` a number or one per label, shape (L,)). The one
+    decision rule of the suite: the harness and every method's dev-epoch selection go
+    through it (see :meth:`Metric.score`)."""
     return (np.asarray(scores) > cutoff).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A metric as a function of per-document counts summed over documents, so that a
+    bootstrap resamples documents by weighting rows instead of recomputing the metric
+    (benchmarks/significance.py).
+
+    ``per_document(y_true, y_pred)`` (``scores`` instead of ``y_pred`` for a metric that
+    ranks) gives (n, k) counts; ``from_sums(sums, n, L)`` the metric of sums (..., k)
+    over n documents of L labels, for any leading shape (one row a resample).
+    """
+
+    per_document: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    from_sums: Callable[[np.ndarray, int, int], np.ndarray]
+
+
+def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` elementwise, 0 where the denominator is 0."""
+    num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
+
+
+def _tp_fp_fn(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """(n, 3): true positives, false positives and false negatives of each document."""
+    t, p = _pair(y_true, y_pred)
+    return np.stack([(t & p).sum(1), (~t & p).sum(1), (t & ~p).sum(1)], axis=1)
+
+
+def _exact(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    t, p = _pair(y_true, y_pred)
+    return np.all(t == p, axis=1)[:, None].astype(np.int64)  # (n, 1)
+
+
+def _mistakes(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    t, p = _pair(y_true, y_pred)
+    return (t != p).sum(1)[:, None]  # (n, 1)
+
+
+def _label_counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """(n, 3L): each document's TP, then FP, then FN indicators per label."""
+    t, p = _pair(y_true, y_pred)
+    return np.concatenate([t & p, ~t & p, t & ~p], axis=1).astype(np.int64)
+
+
+def _macro_from_sums(sums: np.ndarray, n: int, num_labels: int) -> np.ndarray:
+    tp, fp, fn = np.split(np.asarray(sums, dtype=float), 3, axis=-1)  # (..., L) each
+    if num_labels == 0:
+        return np.zeros(tp.shape[:-1])
+    return _safe_ratio(2 * tp, 2 * tp + fp + fn).mean(axis=-1)
+
+
+def _hits_at(k: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def hits(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        t = _as_binary(y_true, "y_true")
+        top = np.argsort(-np.asarray(scores, dtype=float), axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(t, top, axis=1).sum(axis=1)[:, None]  # (n, 1)
+
+    return hits
+
+
+COUNTS = {
+    "subset_accuracy": Counts(_exact, lambda s, n, L: _safe_ratio(s[..., 0], n)),
+    "micro_f1": Counts(
+        _tp_fp_fn, lambda s, n, L: _safe_ratio(2 * s[..., 0], 2 * s[..., 0] + s[..., 1] + s[..., 2])
+    ),
+    "micro_jaccard": Counts(
+        _tp_fp_fn, lambda s, n, L: _safe_ratio(s[..., 0], s[..., 0] + s[..., 1] + s[..., 2])
+    ),
+    "hamming_loss": Counts(_mistakes, lambda s, n, L: _safe_ratio(s[..., 0], n * L)),
+    "macro_f1": Counts(_label_counts, _macro_from_sums),
+}
+
+
+def _hits_counts(k: int) -> Counts:
+    return Counts(_hits_at(k), lambda s, n, L: _safe_ratio(s[..., 0], n * k))
 
 
 @dataclass(frozen=True)
@@ -117,11 +198,23 @@ class Metric:
     decimals: int = 2
     floor: float = 1.0
     min_labels: int = 1  # a data set needs at least this many labels (P@k: k)
+    counts: Counts | None = None  # how it sums over documents (None: no bootstrap)
 
-    def score(self, y_true: np.ndarray, scores: np.ndarray, cutoff: float = THRESHOLD) -> float:
+    def score(self, y_true: np.ndarray, scores: np.ndarray, cutoff: Cutoff = THRESHOLD) -> float:
         """The metric of probabilities ``scores`` (n, L): thresholded with
         :func:`threshold` unless the metric ranks scores itself."""
         return self.fn(y_true, scores if self.uses_scores else threshold(scores, cutoff))
+
+    def document_counts(
+        self, y_true: np.ndarray, scores: np.ndarray, cutoff: Cutoff = THRESHOLD
+    ) -> np.ndarray:
+        """Per-document counts (n, k) of :attr:`counts`, under the same decision rule as
+        :meth:`score`; ``counts.from_sums`` of their column sums is the metric."""
+        if self.counts is None:
+            raise ValueError(f"metric {self.name!r} declares no per-document counts")
+        return self.counts.per_document(
+            y_true, scores if self.uses_scores else threshold(scores, cutoff)
+        )
 
     def applies_to(self, num_labels: int) -> bool:
         return num_labels >= self.min_labels
@@ -156,9 +249,25 @@ def _p_at(k: int) -> Callable[[np.ndarray, np.ndarray], float]:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("subset_accuracy", "Acc", subset_accuracy, True, paper_name="accuracy"),
-        Metric("micro_f1", "Mi-F1", micro_f1, True, paper_name="micro_f1"),
-        Metric("micro_jaccard", "Mi-Jac", micro_jaccard, True, paper_name="micro_jaccard"),
+        Metric(
+            "subset_accuracy",
+            "Acc",
+            subset_accuracy,
+            True,
+            paper_name="accuracy",
+            counts=COUNTS["subset_accuracy"],
+        ),
+        Metric(
+            "micro_f1", "Mi-F1", micro_f1, True, paper_name="micro_f1", counts=COUNTS["micro_f1"]
+        ),
+        Metric(
+            "micro_jaccard",
+            "Mi-Jac",
+            micro_jaccard,
+            True,
+            paper_name="micro_jaccard",
+            counts=COUNTS["micro_jaccard"],
+        ),
         Metric(
             "hamming_loss",
             "HL",
@@ -168,12 +277,19 @@ METRICS: dict[str, Metric] = {
             scale=1.0,
             decimals=4,
             floor=0.002,
+            counts=COUNTS["hamming_loss"],
         ),
-        Metric("macro_f1", "Ma-F1", macro_f1, True),
-        Metric("p_at_1", "P@1", _p_at(1), True, uses_scores=True, min_labels=1),
-        Metric("p_at_3", "P@3", _p_at(3), True, uses_scores=True, min_labels=3),
+        Metric("macro_f1", "Ma-F1", macro_f1, True, counts=COUNTS["macro_f1"]),
+        Metric(
+            "p_at_1", "P@1", _p_at(1), True, uses_scores=True, min_labels=1, counts=_hits_counts(1)
+        ),
+        Metric(
+            "p_at_3", "P@3", _p_at(3), True, uses_scores=True, min_labels=3, counts=_hits_counts(3)
+        ),
     )
 }
+#: The suite's own metrics; tables add a column for any metric registered beyond them.
+BUILTIN_METRICS = frozenset(METRICS)
 #: The four metrics of the paper's Table 2.
 PAPER_METRICS = ("subset_accuracy", "micro_f1", "micro_jaccard", "hamming_loss")
 
@@ -186,7 +302,9 @@ def get_metric(name: str) -> Metric:
         raise KeyError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
 
 
-def evaluate(y_true: np.ndarray, scores: np.ndarray, cutoff: float = THRESHOLD) -> dict[str, float]:
+def evaluate(
+    y_true: np.ndarray, scores: np.ndarray, cutoff: Cutoff = THRESHOLD
+) -> dict[str, float]:
     """Every metric of :data:`METRICS` that applies, for probabilities ``scores`` (n, L)."""
     scores = np.asarray(scores, dtype=float)
     if scores.shape != np.asarray(y_true).shape:

@@ -162,6 +162,6 @@ def test_compare_on_real_goemotions(tmp_path, dirs, noisy_method, shared_raw, ca
     assert record["dataset"]["full_sizes"] == {"train": 43410, "dev": 5426, "test": 5427}
     table_md = (results / "tables" / "smoke" / "compare_cmppkg.m.Noisy.md").read_text()
     row = _row(table_md, "goemotions", METHOD)
-    assert row[6] == f"{100 * record['metrics']['test']['micro_f1']:.2f} ± 0.00"
+    assert row[6] == f"{100 * record['metrics']['test']['micro_f1']:.2f} (n=1)"  # one seed
     assert row[-1] == "subset"
     assert _row(table_md, "goemotions", "LM+MLM")[6] == "59.07"  # the paper's Emotion row

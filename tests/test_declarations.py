@@ -63,7 +63,8 @@ def test_a_method_added_to_an_experiment_appears_in_its_table(tmp_path):
     rows = {(row[0], row[1]): row for row in table.rows}
     for dataset in table3.datasets:
         prior = rows[(dataset, "prior")]
-        assert prior[2] == NO_PAPER_VALUE and prior[5] == NO_PAPER_VALUE
+        hl_paper = table.columns.index("HL paper")
+        assert prior[2] == NO_PAPER_VALUE and prior[hl_paper] == NO_PAPER_VALUE
         assert rows[(dataset, "br")][2] != NO_PAPER_VALUE
     assert rows[("aapd", "HAN")][-1] == PAPER_ONLY
 

@@ -48,7 +48,8 @@ def test_every_committed_run_file_loads_unchanged():
 
 
 def test_version_1_migrates_and_a_record_round_trips(tmp_path):
-    v1 = json.loads(committed_run_files()[0].read_text(encoding="utf-8"))
+    texts = (path.read_text(encoding="utf-8") for path in committed_run_files())
+    v1 = next(data for data in map(json.loads, texts) if data["schema_version"] == 1)
     assert v1["schema_version"] == 1 and "scores" not in v1
     record = RunRecord.from_json(v1)
     assert record.scores is None and record.dataset.nonstandard is None

@@ -4,6 +4,7 @@ and every table and figure the report promises exists and holds the run files' n
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -45,7 +46,8 @@ def test_every_goemotions_cell_of_every_experiment_ran(smoke_all):
     assert record["dataset"]["synthetic"] and record["dataset"]["stand_in_for"] == "goemotions"
     assert record["dataset"]["sizes"] == {"train": 48, "dev": 16, "test": 24}
     assert record["loss_curve"] and record["loss_curve"][0]["mlm_loss"] is not None
-    assert record["artefacts"] == {"attention": "seed1.npz"}
+    assert record["artefacts"] == {"attention": "seed1.scores.npz"}  # beside the scores
+    assert record["scores"]["file"] == "seed1.scores.npz"
 
 
 def test_report_has_every_table_and_figure_of_the_data_set(smoke_all):
@@ -61,4 +63,18 @@ def test_report_has_every_table_and_figure_of_the_data_set(smoke_all):
     same = json.loads(Cell("smoke", "goemotions", "lm_mlm", "same").path(smoke_all).read_text())
     f1 = 100 * same["metrics"]["test"]["micro_f1"]
     row = next(line for line in table4.splitlines() if "| goemotions | lm_mlm+same |" in line)
-    assert f"| 51.38 | {f1:.2f} ± 0.00 |" in row  # paper's "same" on Emotion beside ours
+    assert f"| 51.38 | {f1:.2f} (n=1) |" in row  # paper's "same" on Emotion beside ours
+
+
+def test_figure3_and_the_significance_columns_read_the_scores_files(smoke_all):
+    from benchmarks.figures import _attention
+    from benchmarks.tables import RunIndex
+
+    attention = _attention(RunIndex(smoke_all, "smoke"), "goemotions", "lm_mlm")
+    assert attention is not None and attention.shape[1:] == (28, 28)  # (layers, L, L)
+    table4 = (smoke_all / "tables" / "smoke" / "table4.md").read_text()
+    columns = next(line for line in table4.splitlines() if line.startswith("| data set |"))
+    at = [c.strip() for c in columns.strip("|").split("|")].index("Mi-F1 vs ref")
+    row = next(line for line in table4.splitlines() if "| goemotions | lm_mlm+same |" in line)
+    cell = [c.strip() for c in row.strip("|").split("|")][at]
+    assert re.fullmatch(r"[+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]( †)?", cell), cell

@@ -147,7 +147,7 @@ def test_tutorial_runs_as_written(tmp_path):
     record = json.loads((runs / news / "mypkg.mod.TfidfLogReg" / "seed1.json").read_text())
     f1 = 100 * record["metrics"]["test"]["micro_f1"]
     row = next(line for line in table.splitlines() if line.startswith(f"| {news} | mypkg.mod"))
-    assert f"| {f1:.2f} ± 0.00 |" in row
+    assert f"| {f1:.2f} (n=1) |" in row  # one seed: no spread to show
     assert "| reuters | LM+MLM | paper Table 2 |" in table
     # load_results in summarise.py: one row a method, its test micro-F1 from the run file
     tfidf = json.loads((runs / news / "tfidf_lr" / "seed1.json").read_text())

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from lmmtc.atomic import atomic_write
 
 #: Bump when the stored format or the tokenizer call changes (invalidates disk entries).
 FORMAT = 1
@@ -158,15 +158,5 @@ def _load(path: Path) -> TokenIds | None:
 def _store(path: Path, ids: TokenIds) -> None:
     """Write ``ids`` to ``path`` atomically (a temporary file in the same folder, then
     renamed), so that a concurrent reader sees the whole file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # not mkstemp: its 0600 would hide a cache shared on a cluster; O_EXCL with 0666
-    # gives the user's umask, as any file they write
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, flat=ids.flat, offsets=ids.offsets)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as out:
+        np.savez(out, flat=ids.flat, offsets=ids.offsets)

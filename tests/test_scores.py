@@ -1,0 +1,167 @@
+"""Every prediction kept: the scores file beside each run file, re-scoring from it (the
+stored metrics exactly; a metric registered later in every table), old run files
+without scores, Figure 3's attention maps from the same file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from factories import make_run_record
+
+from benchmarks.harness import subset_split
+from benchmarks.records import Cell, iter_records, read_record
+from benchmarks.report import build_report
+from benchmarks.run import main
+from benchmarks.scores import (
+    ScoresError,
+    artefact_path,
+    ids_sha256,
+    read_scores,
+    scores_path,
+)
+from benchmarks.tables import RunIndex
+from lmmtc.data import load_dataset
+from lmmtc.metrics import METRICS, Metric
+
+COMMITTED = Path(__file__).resolve().parents[1] / "results"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """prior, br and cc on the smoke Reuters stand-in (100 test rows, 90 labels), seed 1."""
+    root = tmp_path_factory.mktemp("scores")
+    argv = ["--dataset", "reuters", "--method", "prior", "br", "cc", "--no-report"]
+    argv += ["--data-dir", str(root / "data"), "--results-dir", str(root / "results")]
+    assert main([*argv, "--raw-dir", str(root / "no-raw")]) == 0
+    return root
+
+
+def copy_results(runs: Path, tmp_path: Path) -> Path:
+    """A private copy of the module's results folder (tests write reports into it)."""
+    return Path(shutil.copytree(runs / "results", tmp_path / "results"))
+
+
+def test_scores_file_beside_each_run_file_named_and_hashed(runs):
+    dataset = load_dataset("synthetic-reuters", runs / "data")  # the stand-in the runs used
+    scored = {name: subset_split(dataset.split(name), 100) for name in ("dev", "test")}
+    for method in ("prior", "br", "cc"):
+        path = Cell("smoke", "reuters", method).path(runs / "results")
+        record = read_record(path)
+        assert record.scores.file == "seed1.scores.npz" == scores_path(path).name
+        assert hashlib.sha256(scores_path(path).read_bytes()).hexdigest() == record.scores.sha256
+        stored = read_scores(record)
+        for name, split in scored.items():
+            assert stored[name].scores.shape == (100, 90) == split.labels.shape
+            assert stored[name].scores.dtype == np.float32
+            assert (stored[name].labels == split.labels).all()  # packed bits, unpacked
+            # the ids of the scored rows, in order: the smoke cap's subset, not the split
+            assert (
+                stored[name].ids_sha256
+                == ids_sha256(split.ids)
+                != ids_sha256(dataset.split(name).ids)
+            )
+
+
+def test_rescoring_reproduces_the_stored_metrics_exactly(runs):
+    stored = {r.path: r.metrics for r in iter_records(runs / "results")}
+    index = RunIndex(runs / "results", "smoke", rescore=True)
+    rescored = {run.path: run.metrics for group in index.groups.values() for run in group}
+    assert rescored == stored and len(stored) == 3
+
+
+def test_committed_runs_with_scores_rescore_to_their_metrics():
+    """The committed br, cc and prior runs carry scores that give their metrics exactly."""
+    with_scores = [r for r in iter_records(COMMITTED, "cpu") if r.scores is not None]
+    assert {(r.cell.dataset, r.cell.method) for r in with_scores} >= {
+        (d, m) for d in ("reuters", "goemotions", "gaic") for m in ("br", "cc", "prior")
+    }
+    sizes = [(record.path.parent / record.scores.file).stat().st_size for record in with_scores]
+    assert sum(sizes) < 8 * 2**20  # float32, compressed: a few MiB in all
+    index = RunIndex(COMMITTED, "cpu", rescore=True)
+    for record in with_scores:
+        (rescored,) = [
+            r for r in index.runs(record.cell.dataset, record.cell.method) if r.path == record.path
+        ]
+        assert rescored.metrics == record.metrics, record.path
+
+
+def test_a_metric_registered_later_appears_in_every_table_after_rescore(
+    runs, tmp_path, monkeypatch
+):
+    def share_predicted(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(np.mean(y_pred))
+
+    monkeypatch.setitem(
+        METRICS, "share_predicted", Metric("share_predicted", "Pred", share_predicted, False)
+    )
+    results = copy_results(runs, tmp_path)
+    build_report(results, rescore=True)
+    br = read_record(Cell("smoke", "reuters", "br").path(results))
+    stored = read_scores(br)["test"]
+    expected = 100 * float(np.mean(stored.scores > 0.5))  # by hand, from the stored scores
+    all_runs = (results / "tables" / "smoke" / "all_runs.md").read_text()
+    row = next(line for line in all_runs.splitlines() if line.startswith("| reuters | br |"))
+    assert "| Pred |" in all_runs and f"| {expected:.2f} (n=1) |" in row
+    for name in ("table2", "table3", "table4", "ablation", "figure5"):
+        assert "Pred" in (results / "tables" / "smoke" / f"{name}.md").read_text(), name
+    table3 = (results / "tables" / "smoke" / "table3.md").read_text()
+    row = next(line for line in table3.splitlines() if line.startswith("| reuters | br |"))
+    assert f"| {expected:.2f} (n=1) |" in row  # paper "-", ours, no Δ
+    # without --rescore the run files hold no value for it
+    build_report(results)
+    all_runs = (results / "tables" / "smoke" / "all_runs.md").read_text()
+    row = next(line for line in all_runs.splitlines() if line.startswith("| reuters | br |"))
+    assert row.count("missing") == 1
+
+
+def test_old_run_files_without_scores_load_and_show_no_scores(runs, tmp_path):
+    results = copy_results(runs, tmp_path)
+    old = Cell("smoke", "reuters", "cc").path(results)
+    data = json.loads(old.read_text())
+    data["schema_version"] = 1  # as written before scores were kept
+    del data["scores"], data["artefacts"], data["dataset"]["nonstandard"]
+    old.write_text(json.dumps(data))
+    scores_path(old).unlink()
+    record = read_record(old)
+    assert record.scores is None and record.metrics == data["metrics"]
+    with pytest.raises(ScoresError, match=r"no scores \(the run predates stored scores\)"):
+        read_scores(record)
+    build_report(results)
+    table3 = (results / "tables" / "smoke" / "table3.md").read_text()
+    row = next(line for line in table3.splitlines() if line.startswith("| reuters | cc |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[5] == "no scores" and cells[9] == "no scores"  # Mi-F1 and HL "vs ref"
+    assert cells[3] == f"{100 * data['metrics']['test']['micro_f1']:.2f} (n=1)"
+
+
+def test_a_replaced_or_missing_scores_file_is_named(runs, tmp_path):
+    results = copy_results(runs, tmp_path)
+    path = Cell("smoke", "reuters", "br").path(results)
+    npz = scores_path(path)
+    npz.write_bytes(npz.read_bytes() + b"x")
+    with pytest.raises(ScoresError, match=r"seed1\.scores\.npz: sha256 differs from the one in"):
+        read_scores(read_record(path))
+    npz.unlink()
+    with pytest.raises(ScoresError, match=r"scores file named by .*seed1\.json is missing"):
+        read_scores(read_record(path))
+    with pytest.warns(UserWarning, match="scores not used"):
+        RunIndex(results, "smoke", rescore=True)
+
+
+def test_attention_maps_are_found_in_the_scores_file_or_an_older_npz(tmp_path):
+    record = make_run_record(Cell("smoke", "d", "lm_mlm"))
+    run = Cell("smoke", "d", "lm_mlm").path(tmp_path / "results")
+    run.parent.mkdir(parents=True)
+    record.path = run
+    assert artefact_path(record, "attention") is None
+    legacy = run.with_suffix(".npz")  # seed1.npz, as earlier runs wrote it
+    np.savez(legacy, attention=np.ones((2, 3, 3)))
+    assert artefact_path(record, "attention") == legacy
+    record.artefacts = {"attention": "seed1.scores.npz"}
+    np.savez(scores_path(run), attention=np.zeros((2, 3, 3)))
+    assert artefact_path(record, "attention") == scores_path(run)
