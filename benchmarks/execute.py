@@ -131,22 +131,12 @@ def run_planned(
     planned: Sequence[Planned], options: RunOptions, profile: Profile, data: DataCache
 ) -> tuple[list[Path], list[str]]:
     """Run every planned cell that is not done; return run files written and failures."""
-    overrides = options.overrides
     written: list[Path] = []
     failures: list[str] = []
-    todo = []
-    for item in planned:
-        dataset = data.get(item.cell.dataset)
-        if dataset is None:
-            continue
-        path = item.cell.path(options.results_dir)
-        if not options.overwrite:
-            reason = cell_reason(item, profile, overrides, path, dataset)
-            if reason is None:
-                continue
-            if path.exists() and is_main_process():
-                tqdm.write(f"rerun {item.cell.label()}: {reason}")
-        todo.append((item, dataset, path, _file_state(path)))
+    todo = [
+        (item, dataset, path, _file_state(path))
+        for item, dataset, path in cells_to_run(planned, options, data, announce=True)
+    ]
     # Under ``accelerate launch`` every process runs the cells (fit/predict are collective);
     # only the main one writes run files and tracks, and the processes do not lock.
     main = is_main_process()
@@ -183,6 +173,28 @@ def run_planned(
             if options.fail_fast:
                 break
     return written, failures
+
+
+def cells_to_run(
+    planned: Sequence[Planned], options: RunOptions, data: DataCache, *, announce: bool = False
+) -> list[tuple[Planned, MultiLabelDataset, Path]]:
+    """The planned cells whose data set is available and whose run file is not done (same
+    data, same config; see ``plan.cell_reason``), with their data set and run-file path;
+    ``announce`` prints why a cell with a run file is rerun."""
+    todo = []
+    for item in planned:
+        dataset = data.get(item.cell.dataset)
+        if dataset is None:
+            continue
+        path = item.cell.path(options.results_dir)
+        if not options.overwrite:
+            reason = cell_reason(item, data.profile, options.overrides, path, dataset)
+            if reason is None:
+                continue
+            if announce and path.exists() and is_main_process():
+                tqdm.write(f"rerun {item.cell.label()}: {reason}")
+        todo.append((item, dataset, path))
+    return todo
 
 
 def _file_state(path: Path) -> tuple[int, int, int] | None:

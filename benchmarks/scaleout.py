@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.execute import DataCache, finish, write_data_records
+from benchmarks.execute import DataCache, cells_to_run, finish, write_data_records
 from benchmarks.options import (
     DEFAULT_SLURM_MINUTES,
     DEFAULT_SLURM_PARALLELISM,
     LaunchOptions,
     RunOptions,
 )
-from benchmarks.plan import Planned, cell_reason, dataset_key, planned_datasets
+from benchmarks.plan import Planned, dataset_key, planned_datasets
 from benchmarks.profiles import get_profile
 from benchmarks.records import Cell
 from benchmarks.summary import summary_table
@@ -139,20 +139,6 @@ def plan_jobs(
     return [Job(argv, tuple(cells)) for argv, cells in groups.items()]
 
 
-def pending(planned: Sequence[Planned], options: RunOptions, data: DataCache) -> list[Planned]:
-    """The cells to submit: their data set is available and their run file is not fresh
-    (same data, same config; see ``plan.cell_reason``)."""
-    todo = []
-    for item in planned:
-        dataset = data.get(item.cell.dataset)
-        if dataset is None:
-            continue
-        path = item.cell.path(options.results_dir)
-        if options.overwrite or cell_reason(item, data.profile, options.overrides, path, dataset):
-            todo.append(item)
-    return todo
-
-
 def submit_and_wait(
     executor: Any, jobs: Sequence[Job], options: RunOptions, job_main: JobMain
 ) -> list[str]:
@@ -192,7 +178,8 @@ def launch(planned: Sequence[Planned], options: RunOptions, job_main: JobMain) -
         return 2
     data = DataCache(options, profile)
     write_data_records(planned_datasets(options, planned), data, options, profile)
-    jobs = plan_jobs(pending(planned, options, data), options, data.paths)
+    pending = [item for item, _, _ in cells_to_run(planned, options, data)]
+    jobs = plan_jobs(pending, options, data.paths)
     print(f"{len(planned)} cells planned, {sum(len(j.cells) for j in jobs)} to run")
     failures = submit_and_wait(executor, jobs, options, job_main) if jobs else []
     print(summary_table(options.results_dir, [item.cell for item in planned]))
