@@ -10,8 +10,16 @@ grid), and run by :mod:`benchmarks.execute` in this process or by
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 
+from benchmarks.budget import (
+    BudgetOutcome,
+    check_budget_options,
+    print_budget_dry_run,
+    priority_plan,
+    run_within_budget,
+)
 from benchmarks.execute import DataCache, finish, run_planned, write_data_records
 from benchmarks.experiments import EXPERIMENTS
 from benchmarks.options import RunOptions, build_parser, options_from_namespace
@@ -53,7 +61,9 @@ def print_listing(options: RunOptions) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv``; return the exit code (2: bad options, nothing run;
-    1: a cell or job failed; 0: everything asked for ran or was already done)."""
+    1: a cell or job failed; 75: --budget left cells to run, none failed; 0: everything
+    asked for ran or was already done)."""
+    started = time.monotonic()  # --budget counts from here
     args = build_parser().parse_args(argv)
     git_state()  # stamp run files with the checkout as it was when this code was imported
     try:
@@ -62,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.list:
             print_listing(options)
             return 0
-        planned = plan_cells(options, profile)
+        planned = (
+            priority_plan(options, profile) if options.priority else plan_cells(options, profile)
+        )
+        check_budget_options(options)
         for method in dict.fromkeys(item.cell.method for item in planned):
             get_method(method)  # fail before any work on a misspelt method
         if options.track.backend:
@@ -78,7 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         return scaleout.launch(planned, options, job_main=main)
     if options.dry_run:
-        print_dry_run(planned, options, profile)
+        if options.budget is not None:
+            print_budget_dry_run(planned, options, profile)
+        else:
+            print_dry_run(planned, options, profile)
         return 0
     data = DataCache(options, profile)
     names = planned_datasets(options, planned)
@@ -89,10 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_planned(planned, options, profile, data)
         return 0
     write_data_records(names, data, options, profile)
-    written, failures = run_planned(planned, options, profile, data)
+    if options.budget is None:
+        written, failures = run_planned(planned, options, profile, data)
+        outcome = BudgetOutcome()
+    else:
+        outcome = run_within_budget(planned, options, profile, data, started)
+        written, failures = outcome.written, outcome.failures
     print(summary_table(options.results_dir, [item.cell for item in planned]))
     print(f"{len(written)} cells run, {len(planned) - len(written)} skipped or missing data")
-    return finish(options, data, failures, "cells")
+    return outcome.exit_code(finish(options, data, failures, "cells"))
 
 
 if __name__ == "__main__":
