@@ -269,6 +269,8 @@ def run_within_budget(
         label = item.cell.label()
         if spent or estimate.seconds * MARGIN > left:
             why = "the budget is spent" if spent else f"needs ~{estimate.seconds:.0f} s"
+            if not spent and estimate.seconds * MARGIN > options.budget:
+                why += ", more than the whole budget"
             outcome.left.append((item, estimate.seconds, f"{why} ({estimate.source})"))
             continue
         print(f"budget: {label}: ~{estimate.seconds:.0f} s ({estimate.source}), {left:.0f} s left")

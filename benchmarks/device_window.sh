@@ -15,13 +15,14 @@
 #   DEVICE=cuda      cuda, or cpu for the rehearsal (GPUs hidden): tests/test_device_window.py
 #   TOTAL=540        seconds for this whole command (the device tool stops one at 600)
 #   RESERVE=30       seconds kept after the runner for packing the output
+#   BUDGET=          the runner's --budget (default, and at most: what TOTAL leaves)
 #   SPEED=1          0: skip the speed script (a later window of the same code)
 #   SPEED_LIMIT=300  seconds the speed script may take; its JSON is written as it goes
 #   SPEED_ARGS=--cudagraphs   more arguments of benchmarks.speed_transformers (split on spaces)
 #   BACKBONE=minilm  the speed script's backbone; another one is also the runner's (--set)
 #   CARRY=.devcarry  the folder benchmarks.device_pack wrote (relative to the repository)
 #   DATA_DIR=        converted data when nothing is carried (default: the runner's)
-#   PYTHON=python3   the interpreter that holds the device's own torch (never installed here)
+#   PYTHON=python3   the interpreter with the device's own torch (nothing is pip-installed)
 #   KEEP_WORK=0      1: keep the scratch folder (data, full results) and print where
 #
 # OUT_DIR gets flat files only (the device tool brings back 8 files, two folders down):
@@ -87,17 +88,29 @@ EOF
 fi
 log "$(tail -n 1 "$OUT_DIR/window.txt")"
 
-# 2. The suite: its methods register through entry points, so it must be installed; on a
-# bare device machine install this tree without dependencies or network (editable: the
-# code that runs is this checkout's).
-if ! "$PYTHON" -c "import importlib.metadata as m; m.version('lmmtc-bench')" 2>/dev/null; then
-    log "installing this tree (pip --no-deps --no-index --no-build-isolation -e .)"
-    if ! "$PYTHON" -m pip install -q --no-deps --no-index --no-build-isolation -e . \
-        >>"$OUT_DIR/window.txt" 2>&1; then
-        log "not usable: pip could not install the tree (see above)"
-        exit 3
-    fi
+# 2. The suite, from this tree: its methods register through entry points, which need
+# installed metadata. Rather than pip-install on a machine without network, put a minimal
+# dist-info (name, version, the entry points of pyproject.toml) first on PYTHONPATH.
+SITE="$WORK/site"
+if ! "$PYTHON" - "$SITE" >>"$OUT_DIR/window.txt" 2>&1 <<'EOF'; then
+import sys
+import tomllib
+from pathlib import Path
+
+project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+info = Path(sys.argv[1]) / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+info.mkdir(parents=True)
+meta = f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+(info / "METADATA").write_text(meta, encoding="utf-8")
+lines = []
+for group, points in project.get("entry-points", {}).items():
+    lines += [f"[{group}]", *(f"{name} = {value}" for name, value in points.items()), ""]
+(info / "entry_points.txt").write_text("\n".join(lines), encoding="utf-8")
+EOF
+    log "not usable: cannot write the suite's metadata (see above)"
+    exit 3
 fi
+export PYTHONPATH="$SITE:$REPO${PYTHONPATH:+:$PYTHONPATH}"
 
 # 3. The carried backbone and data.
 if [ -f "$CARRY/minilm/config.json" ]; then
@@ -141,7 +154,11 @@ if [ "$SPEED" = 1 ]; then
 fi
 
 # 6. The runner on the priority list, within what is left.
-BUDGET=$((TOTAL - ($(date +%s) - START) - RESERVE))
+LEFT=$((TOTAL - ($(date +%s) - START) - RESERVE))
+BUDGET=${BUDGET:-$LEFT}
+if [ "$BUDGET" -gt "$LEFT" ]; then
+    BUDGET=$LEFT
+fi
 SET_ARGS=(--set progress=false) # no per-step bars in the log (not part of a cell's config)
 if [ "$BACKBONE" != minilm ]; then
     SET_ARGS+=(--set "backbone=$BACKBONE")

@@ -212,7 +212,7 @@ def test_budget_skips_what_does_not_fit_and_leaves_no_file_for_a_cut_off_cell(
     assert outcome.failures == []
     left = {item.cell: why for item, _, why in outcome.left}
     assert list(left) == [cells[1], cells[3], cells[4]]
-    assert left[cells[1]] == "needs ~1000000 s (fake)"
+    assert left[cells[1]] == "needs ~1000000 s, more than the whole budget (fake)"
     assert left[cells[3]] == "cut off at the deadline"
     assert left[cells[4]] == "the budget is spent (fake)"
     files = sorted(p.name for p in (options.results_dir / "runs").rglob("*") if p.is_file())
