@@ -1,4 +1,6 @@
-"""Rough cost of a planned cell, for --dry-run: rows x epochs x the profile's rate."""
+"""Rough cost of a planned cell, for --dry-run and --budget: rows x epochs x the profile's
+rate for the method's family (:func:`table_seconds`). ``--budget`` prefers the timings of
+earlier run files where it has them (:mod:`benchmarks.budget`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from benchmarks.profiles import Profile
 from data_prep.registry import DATASETS
 
 
-def _train_rows(dataset: str, data_dir: Path) -> int:
+def train_rows(dataset: str, data_dir: Path) -> int:
+    """Training rows of a data set: its converted meta.json, else the paper's Table 1."""
     meta = Path(data_dir) / dataset / "meta.json"
     if meta.exists():
         return int(json.loads(meta.read_text(encoding="utf-8"))["counts"]["train"])
@@ -18,10 +21,17 @@ def _train_rows(dataset: str, data_dir: Path) -> int:
     return spec.paper.train if spec and spec.paper else 1000
 
 
-def estimate_seconds(item: Any, profile: Profile, data_dir: Path) -> float:
+def table_seconds(family: str, rows: int, epochs: float, profile: Profile) -> float:
+    """``rows`` x ``epochs`` at the profile's rate for ``family`` (10 s per 1,000 rows and
+    epoch when the profile has none)."""
+    return rows / 1000 * epochs * profile.cost_per_1k.get(family, 10.0)
+
+
+def estimate_seconds(
+    item: Any, profile: Profile, data_dir: Path, overrides: dict[str, Any] | None = None
+) -> float:
     """Seconds a cell should take on the profile's reference device (order of magnitude)."""
-    spec, resolved = item.resolve(profile)
-    rows = _train_rows(item.cell.dataset, data_dir)
+    spec, resolved = item.resolve(profile, overrides)
+    rows = train_rows(item.cell.dataset, data_dir)
     rows = min(rows, resolved.subset.get("train", rows))
-    epochs = float(resolved.params.get("epochs", 1))
-    return rows / 1000 * epochs * profile.cost_per_1k.get(spec.family, 10.0)
+    return table_seconds(spec.family, rows, float(resolved.params.get("epochs", 1)), profile)

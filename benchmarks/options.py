@@ -71,6 +71,8 @@ class RunOptions:
     fail_fast: bool = False
     no_report: bool = False
     debug: bool = False  # full tracebacks instead of one-line messages
+    priority: bool = False  # plan the profile's priority list (benchmarks/budget.py)
+    budget: float | None = None  # seconds; None: no limit
     launch: LaunchOptions = field(default_factory=LaunchOptions)
     track: TrackOptions = field(default_factory=TrackOptions)
 
@@ -194,6 +196,21 @@ def build_parser(default_launcher: str | None = None) -> argparse.ArgumentParser
         action="store_true",
         help="show the full traceback of an error instead of its one-line message",
     )
+    how.add_argument(
+        "--priority",
+        action="store_true",
+        help="the profile's priority list of cells, in order (the gpu profile: GoEmotions "
+        "bert/lm/lm_mlm seeds 1-3, Figure 5, Table 4, the ablation, then Reuters); "
+        "--dataset/--method/--variant/--seeds narrow it",
+    )
+    how.add_argument(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="run cells in priority order while their estimated cost fits in SECONDS (from "
+        "the start of this command), stop a cell that would overrun without writing its run "
+        "file, and list the cells left; exit 75 when cells are left and none failed",
+    )
     _add_launcher_arguments(parser, default_launcher)
     _add_tracking_arguments(parser)
     return parser
@@ -283,6 +300,8 @@ def options_from_namespace(args: argparse.Namespace) -> RunOptions:
         fail_fast=args.fail_fast,
         no_report=args.no_report,
         debug=args.debug,
+        priority=args.priority,
+        budget=_budget(args.budget),
         launch=LaunchOptions(
             launcher=args.launcher,
             partition=args.partition,
@@ -296,6 +315,12 @@ def options_from_namespace(args: argparse.Namespace) -> RunOptions:
         ),
         track=TrackOptions(backend=args.track, directory=args.track_dir),
     )
+
+
+def _budget(seconds: float | None) -> float | None:
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"--budget takes a positive number of seconds, got {seconds:g}")
+    return seconds
 
 
 def parse_options(

@@ -99,7 +99,31 @@ def plan_cells(options: RunOptions, profile: Profile) -> list[Planned]:
                 for seed in seeds:
                     cell = Cell(profile.name, dataset_key(dataset), method, "", seed)
                     planned[cell] = Planned(cell)
-    return list(planned.values())
+    return profile_families(list(planned.values()), profile, explicit=not experiments)
+
+
+def profile_families(planned: list[Planned], profile: Profile, explicit: bool) -> list[Planned]:
+    """The cells of the method families ``profile`` runs (all when it names none). Asking
+    for another family's method by --method is an error; an experiment's cells of one are
+    left out with a note (the gpu profile's window is for transformer cells)."""
+    if not profile.families:
+        return planned
+    dropped = {  # a dict: a set with the plan's order
+        item.cell: None
+        for item in planned
+        if get_method(item.cell.method).family not in profile.families
+    }
+    if not dropped:
+        return planned
+    methods = ", ".join(dict.fromkeys(cell.method for cell in dropped))
+    only = "/".join(profile.families)
+    if explicit:
+        raise PlanError(
+            f"profile {profile.name!r} runs {only} methods only, not {methods}: use --profile "
+            f"cpu for them"
+        )
+    print(f"profile {profile.name}: {len(dropped)} cells of {methods} left out ({only} only)")
+    return [item for item in planned if item.cell not in dropped]
 
 
 def planned_datasets(options: RunOptions, planned: Sequence[Planned]) -> list[str]:

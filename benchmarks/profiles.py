@@ -12,6 +12,19 @@ from lmmtc.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
+class Priority:
+    """One entry of a profile's priority list: an experiment's cells, narrowed to some data
+    sets, methods, variants (``default`` for the default configuration) and seeds (empty:
+    all of the experiment's, the profile's seeds)."""
+
+    experiment: str
+    datasets: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named budget. ``subset`` caps rows per split for every method (a method's own
     config may cap further); ``synthetic_fallback`` stands a synthetic set in for a paper
@@ -25,6 +38,10 @@ class Profile:
     # Rough seconds per 1,000 training examples and epoch, per method family, on this
     # profile's reference device: used only by --dry-run's cost estimate.
     cost_per_1k: dict[str, float] = field(default_factory=dict)
+    # Method families this profile runs (empty: all); cells of others are left out.
+    families: tuple[str, ...] = ()
+    # The order in which --budget runs cells (first entry first); --priority plans these.
+    priority: tuple[Priority, ...] = ()
 
 
 PROFILES: dict[str, Profile] = {
@@ -45,6 +62,28 @@ PROFILES: dict[str, Profile] = {
         # transformer: measured on GoEmotions (MiniLM, 2 cores) 29 s for bert and
         # bert_mlm, 87 for lm, 161 for lm_mlm (fit incl. dev evaluation); 80 between them.
         cost_per_1k={"trivial": 0.01, "linear": 3, "neural": 30, "transformer": 80},
+    ),
+    "gpu": Profile(
+        name="gpu",
+        description="full training sets on a GPU in short windows (--budget): the offline "
+        "all-MiniLM-L6-v2 (not bert-base: the only pre-trained encoder that installs without "
+        "the hub), the paper's recipe but 1 epoch on GoEmotions and 5 on Reuters (not 40), "
+        "3 seeds; transformer methods only",
+        seeds=(1, 2, 3),
+        families=("transformer",),
+        # 37 ms a MiniLM step at batch 16 on an H200 (README, before issue 15's speed path):
+        # 2.3 s per 1,000 rows and epoch, plus ~20% for the dev and test passes, loading
+        # and CUDA's start: a GoEmotions cell ~2 min. Run files of the same method, data
+        # set and card replace this guess (benchmarks/budget.py).
+        cost_per_1k={"transformer": 2.8},
+        priority=(
+            Priority("table2", ("goemotions",), ("bert", "lm", "lm_mlm")),
+            Priority("figure5", ("goemotions",), seeds=(1,)),
+            Priority("table4", ("goemotions",)),
+            Priority("ablation", ("goemotions",), seeds=(1,)),
+            Priority("table2", ("reuters",), ("bert", "lm", "lm_mlm")),
+            Priority("table2", ("goemotions", "reuters"), ("bert_mlm",)),
+        ),
     ),
     "paper": Profile(
         name="paper",

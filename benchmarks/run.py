@@ -10,8 +10,16 @@ grid), and run by :mod:`benchmarks.execute` in this process or by
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 
+from benchmarks.budget import (
+    BudgetOutcome,
+    check_budget_options,
+    print_budget_dry_run,
+    priority_plan,
+    run_within_budget,
+)
 from benchmarks.execute import DataCache, finish, one_line, run_planned, write_data_records
 from benchmarks.experiments import EXPERIMENTS
 from benchmarks.filters import check_filters
@@ -54,8 +62,10 @@ def print_listing(options: RunOptions) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv``; return the exit code (2: bad options, nothing run;
-    1: a data set, cell or job failed; 0: everything asked for ran or was already done).
-    An unexpected error is one line too, unless ``--debug`` asks for its traceback."""
+    1: a data set, cell or job failed; 75: --budget left cells to run, none failed;
+    0: everything asked for ran or was already done). An unexpected error is one line too,
+    unless ``--debug`` asks for its traceback."""
+    started = time.monotonic()  # --budget counts from here
     args = build_parser().parse_args(argv)
     git_state()  # stamp run files with the checkout as it was when this code was imported
     try:
@@ -66,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        return run(options)
+        return run(options, started)
     except Exception as err:
         if options.debug:
             raise
@@ -74,15 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def run(options: RunOptions) -> int:
-    """Plan and run what ``options`` ask for; the exit code as :func:`main` says."""
+def run(options: RunOptions, started: float | None = None) -> int:
+    """Plan and run what ``options`` ask for; the exit code as :func:`main` says.
+    ``started`` is the ``time.monotonic()`` that ``--budget`` counts from (default: now)."""
+    started = time.monotonic() if started is None else started
     try:
         profile = get_profile(options.profile)
         if options.list:
             print_listing(options)
             return 0
-        planned = plan_cells(options, profile)
+        planned = (
+            priority_plan(options, profile) if options.priority else plan_cells(options, profile)
+        )
         check_filters(options, planned)
+        check_budget_options(options)
         for method in dict.fromkeys(item.cell.method for item in planned):
             get_method(method)  # fail before any work on a misspelt method
         if options.track.backend:
@@ -100,7 +115,10 @@ def run(options: RunOptions) -> int:
             return 0
         return scaleout.launch(planned, options, job_main=main)
     if options.dry_run:
-        print_dry_run(planned, options, profile)
+        if options.budget is not None:
+            print_budget_dry_run(planned, options, profile)
+        else:
+            print_dry_run(planned, options, profile)
         return 0
     data = DataCache(options, profile)
     names = planned_datasets(options, planned)
@@ -111,10 +129,15 @@ def run(options: RunOptions) -> int:
         run_planned(planned, options, profile, data)
         return 0
     write_data_records(names, data, options, profile)
-    written, failures = run_planned(planned, options, profile, data)
+    if options.budget is None:
+        written, failures = run_planned(planned, options, profile, data)
+        outcome = BudgetOutcome()
+    else:
+        outcome = run_within_budget(planned, options, profile, data, started)
+        written, failures = outcome.written, outcome.failures
     print(summary_table(options.results_dir, [item.cell for item in planned]))
     print(f"{len(written)} cells run, {len(planned) - len(written)} skipped or missing data")
-    return finish(options, data, failures, "cells")
+    return outcome.exit_code(finish(options, data, failures, "cells"))
 
 
 if __name__ == "__main__":

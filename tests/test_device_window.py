@@ -1,0 +1,156 @@
+"""benchmarks/device_window.sh rehearsed on the CPU (issue 15), so that a GPU window is
+never spent debugging it: the same script, DEVICE=cpu, a tiny random backbone, a
+60-second budget for the runner, and the carried folder made by
+``benchmarks.device_pack`` (MiniLM in fp16, here for the tokenizer; synthetic stand-ins
+under the names GoEmotions and Reuters). It must write the speed JSON and the run files
+into the output folder, run the cells in priority order and stop at the budget with the
+rest listed for the next window (exit 75)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from benchmarks import device_pack
+from benchmarks.records import read_record
+from data_prep.synthetic import SyntheticConfig, write_synthetic
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = REPO_ROOT / "benchmarks" / "device_window.sh"
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory):
+    """The rehearsal's output folder and completed process."""
+    for tool in ("bash", "tar", "timeout"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not found")
+    root = tmp_path_factory.mktemp("window")
+    data = root / "data"
+    small = SyntheticConfig(
+        name="goemotions", num_labels=28, num_clusters=7, n_train=48, n_dev=16, n_test=16
+    )
+    write_synthetic(data / "goemotions", small)
+    # 4,000 rows x Reuters' 5 epochs: ~56 s in the gpu profile's cost table, x 1.15 more
+    # than the 60 s budget: the budget always leaves cells for the next window
+    big = SyntheticConfig(name="reuters", num_labels=10, n_train=4000, n_dev=16, n_test=16)
+    write_synthetic(data / "reuters", big)
+    carry = root / "carry"
+    argv = ["--out", str(carry), "--datasets", str(data / "goemotions"), str(data / "reuters")]
+    assert device_pack.main(argv) == 0
+    out = root / "out"
+    env = {
+        **os.environ,
+        "DEVICE": "cpu",
+        "BACKBONE": "tiny-random",
+        "TOTAL": "150",  # the whole command's limit; the runner gets BUDGET
+        "BUDGET": "60",
+        "CARRY": str(carry),
+        "PYTHON": sys.executable,
+        "SPEED_ARGS": "--quick --no-mfu --threads 1 --seq-len 24 --batch-size 4 "
+        "--num-labels 3 --batches 2 --configs hf,trainer,bert,lm",
+    }
+    env.pop("OUT", None)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), str(out), "--set", "num_threads=1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return out, proc
+
+
+def test_rehearsal_stops_at_the_budget_with_cells_left(rehearsal):
+    out, proc = rehearsal
+    assert proc.returncode == 75, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "runner.log",
+        "runs.tar.gz",
+        "speed.json",
+        "speed.log",
+        "window.txt",
+    ]
+    window = (out / "window.txt").read_text()
+    assert "CUDA available: False; card: none" in window
+    assert "runner: --profile gpu --priority --budget 60 " in window
+    assert "runner: exit 75" in window
+    runner = (out / "runner.log").read_text()
+    assert "left for the next window:" in runner
+    for seed in (1, 2, 3):  # never fit: left with their estimate, never started
+        assert f"gpu/reuters/bert/seed{seed}" in runner
+    line = next(x for x in runner.splitlines() if x.strip().startswith("gpu/reuters/bert/seed1"))
+    # left with its estimate: it does not fit, or a cell before it spent the budget
+    assert line.endswith(
+        (
+            "~56 s  needs ~56 s, more than the whole budget (the gpu profile's cost table)",
+            "is spent (the gpu profile's cost table)",
+        )
+    )
+
+
+def test_rehearsal_writes_the_speed_json(rehearsal):
+    out, _ = rehearsal
+    speed = json.loads((out / "speed.json").read_text())
+    assert speed["device"] == "cpu" and speed["bert_vs_hf"] > 0 and speed["bert_vs_trainer"] > 0
+    assert set(speed["samples_per_s"]) == {"hf", "trainer", "bert", "lm"}
+
+
+def test_rehearsal_packs_whole_run_files_in_priority_order(rehearsal, tmp_path):
+    out, _ = rehearsal
+    with tarfile.open(out / "runs.tar.gz") as archive:
+        names = archive.getnames()
+        archive.extractall(tmp_path)  # noqa: S202 - the test's own archive
+    runs = sorted(tmp_path.glob("runs/gpu/*/*/seed*.json"))
+    assert runs, names
+    records = [read_record(path) for path in runs]  # every one whole and readable
+    assert {r.cell.dataset for r in records} == {"goemotions"}
+    assert "runs/gpu/goemotions/bert/seed1.json" in names  # the first of the priority list
+    for record in records:
+        assert record.config.params["backbone"] == "tiny-random"
+        assert record.method_info["backbone_path"].endswith("carry/minilm)")
+    assert not [n for n in names if n.endswith(".tmp")]
+
+
+def test_fp16_copy_loads_as_minilm_with_fp32_weights(tmp_path, monkeypatch):
+    """device_pack's fp16 folder, named by LMMTC_MINILM_DIR, is what backbone 'minilm'
+    loads: the same weights rounded to fp16, held in fp32."""
+    import torch
+    from safetensors.torch import load_file
+
+    from lmmtc.transformers.backbone import (
+        MINILM_DIR_ENV,
+        BackboneError,
+        load_backbone,
+        minilm_path,
+        tiny_random_backbone,
+    )
+
+    source = tmp_path / "model"
+    tiny = tiny_random_backbone()
+    tiny.encoder.save_pretrained(source)
+    tiny.tokenizer.save_pretrained(source)
+    target = device_pack.write_fp16_model(source, tmp_path / "carry" / "minilm")
+    assert {t.dtype for t in load_file(str(target / "model.safetensors")).values()} == {
+        torch.float16
+    }
+    assert (target / "config.json").exists() and (target / "tokenizer.json").exists()
+    monkeypatch.setenv(MINILM_DIR_ENV, str(target))
+    assert minilm_path() == str(target)
+    loaded = load_backbone("minilm")
+    assert loaded.path == str(target)
+    for (name, want), got in zip(
+        tiny.encoder.state_dict().items(), loaded.encoder.state_dict().values()
+    ):
+        assert got.dtype == torch.float32, name
+        assert torch.equal(got, want.half().float()), name
+    monkeypatch.setenv(MINILM_DIR_ENV, str(tmp_path / "nothing"))
+    with pytest.raises(BackboneError, match=r"LMMTC_MINILM_DIR=.*nothing: no config.json there"):
+        minilm_path()
