@@ -29,6 +29,7 @@ import numpy as np
 from benchmarks.records import RecordError, RunRecord, ScoresFile
 from benchmarks.thresholds import DEFAULT_POLICY, cutoffs
 from lmmtc.atomic import atomic_write
+from lmmtc.data import file_sha256
 from lmmtc.metrics import THRESHOLD, Cutoff
 
 SCORES_DTYPE = np.float32
@@ -93,14 +94,6 @@ def scores_path(run_path: Path) -> Path:
     return run_path.with_name(run_path.stem + SUFFIX)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_scores(
     run_path: Path, splits: Mapping[str, SplitScores], arrays: Mapping[str, np.ndarray]
 ) -> ScoresFile:
@@ -140,7 +133,7 @@ def read_scores(record: RunRecord) -> StoredScores:
     rerun = "rerun its cell with --overwrite"
     if not path.is_file():
         raise ScoresError(f"{path}: scores file named by {record.path} is missing; {rerun}")
-    if _sha256(path) != record.scores.sha256:
+    if file_sha256(path) != record.scores.sha256:
         raise ScoresError(
             f"{path}: sha256 differs from the one in {record.path.name}; the scores file was "
             f"replaced or corrupted: {rerun}"

@@ -126,7 +126,8 @@ def resolve_dataset_dir(
     )
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes (data files, scores files)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -264,11 +265,11 @@ def load_dataset(
         for split in SPLITS
         if (folder / f"{split}.jsonl").exists()
     }
-    hashes = {f"{split}.jsonl": _sha256(folder / f"{split}.jsonl") for split in raw}
+    hashes = {f"{split}.jsonl": file_sha256(folder / f"{split}.jsonl") for split in raw}
     labels_path = folder / "labels.txt"
     if labels_path.exists():
         label_names = _read_labels(labels_path, hint)
-        hashes["labels.txt"] = _sha256(labels_path)
+        hashes["labels.txt"] = file_sha256(labels_path)
     else:
         label_names = sorted(
             {label for recs in raw.values() for r in recs for label in r["labels"]}

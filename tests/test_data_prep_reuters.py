@@ -21,14 +21,14 @@ def read(folder):
     }
 
 
+def _convert_fixture(tmp_path, **options):
+    """The fixture's SGML files converted (a fixture is not the public release)."""
+    raw = write_reuters(tmp_path / "raw")
+    return convert("reuters", raw, tmp_path / "data", allow_nonstandard=True, **options)
+
+
 def test_sgml_parsing_entities_latin1_and_fallbacks(tmp_path):
-    out = convert(
-        "reuters",
-        write_reuters(tmp_path / "raw"),
-        tmp_path / "data",
-        split="standard",
-        allow_nonstandard=True,
-    )
+    out = _convert_fixture(tmp_path, split="standard")
     by_id = {r["id"]: r for part in read(out).values() for r in part}
     assert by_id["1"] == {
         "id": "1",
@@ -45,13 +45,7 @@ def test_sgml_parsing_entities_latin1_and_fallbacks(tmp_path):
 
 
 def test_standard_split_is_modapte(tmp_path):
-    out = convert(
-        "reuters",
-        write_reuters(tmp_path / "raw"),
-        tmp_path / "data",
-        split="standard",
-        allow_nonstandard=True,
-    )
+    out = _convert_fixture(tmp_path, split="standard")
     recs = read(out)
     train_ids = {r["id"] for r in recs["train"] + recs["dev"]}
     assert train_ids == {"1", "3", *map(str, range(10, 20))}
@@ -70,9 +64,7 @@ def test_standard_split_is_modapte(tmp_path):
 
 
 def test_paper_split_pools_and_resplits(tmp_path):
-    out = convert(
-        "reuters", write_reuters(tmp_path / "raw"), tmp_path / "data", allow_nonstandard=True
-    )
+    out = _convert_fixture(tmp_path)
     recs = read(out)
     assert [len(recs[s]) for s in ("train", "dev", "test")] == [14, 2, 4]  # 20 docs: 4 = 20*0.2
     meta = json.loads((out / "meta.json").read_text())
