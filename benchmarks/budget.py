@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from benchmarks.estimate import table_seconds, train_rows
-from benchmarks.execute import DataCache, run_planned
+from benchmarks.execute import DataCache, cells_to_run, run_planned
 from benchmarks.experiments import get_experiment
 from benchmarks.options import RunOptions
 from benchmarks.plan import PlanError, Planned, cell_reason, dataset_key, plan_cells
@@ -251,16 +251,8 @@ def run_within_budget(
     history = History.load(options.results_dir)
     outcome = BudgetOutcome()
     spent = False
-    for item in order_by_priority(planned, profile):
-        dataset = data.get(item.cell.dataset)
-        if dataset is None:
-            continue  # named by finish() among the missing data sets
-        path = item.cell.path(options.results_dir)
-        if (
-            not options.overwrite
-            and cell_reason(item, profile, options.overrides, path, dataset) is None
-        ):
-            continue  # done
+    # cells whose data is missing (named by finish()) or that are done drop out here
+    for item, dataset, _ in cells_to_run(order_by_priority(planned, profile), options, data):
         try:
             estimate = estimate_cell(item, profile, options.overrides, len(dataset.train), history)
         except Exception:  # noqa: BLE001 - a config that does not resolve: run_planned says why
