@@ -379,11 +379,13 @@ def significance_note(experiment: Experiment, tests: int) -> str:
     refs = "; ".join(
         f"{a.label}" + (f" for {', '.join(a.rows)}" if a.rows else "") for a in experiment.against
     )
+    plural = "" if tests == 1 else "s"
+    over = f"the {tests} test{plural} of this table" if tests else "this table's tests (none yet)"
     return (
         f"vs ref: ours − the reference row ({refs}) on the same test documents, mean over "
         f"the seeds both have, [{CONFIDENCE:.0%} paired bootstrap interval over test "
-        f"documents, {RESAMPLES:,} resamples]; {MARK}: p < {ALPHA} after Holm's correction over the {tests} tests of "
-        f"this table; `{NO_SCORES}`: a run file without stored scores (rerun it with "
+        f"documents, {RESAMPLES:,} resamples]; {MARK}: p < {ALPHA} after Holm's correction "
+        f"over {over}; `{NO_SCORES}`: a run file without stored scores (rerun it with "
         f"--overwrite); `other test rows`: the two runs scored different test rows"
     )
 
