@@ -43,6 +43,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+from benchmarks.provenance import git_state, package_versions
+from lmmtc.atomic import atomic_write
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -588,6 +591,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", default=None, help="write every number here")
     parser.add_argument("--memory-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    code = git_state()
     import torch
 
     if args.threads:
@@ -627,6 +631,8 @@ def main(argv: list[str] | None = None) -> None:
             "device_name": device_name,
             "peak_bf16_tflops": peak,
             "torch": torch.__version__,
+            "git": code,  # the commit whose code ran (read at start)
+            "packages": package_versions(),
             "args": {k: v for k, v in vars(args).items() if k != "memory_worker"},
             **flat,
             "samples_per_s": {
@@ -635,10 +641,8 @@ def main(argv: list[str] | None = None) -> None:
             "configs": results,
             "mfu": mfu,
         }
-        tmp = f"{args.json}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
+        with atomic_write(args.json) as handle:  # whole or absent, even when killed
             json.dump(record, handle, indent=1)
-        os.replace(tmp, args.json)  # whole or absent, even when the run is killed
 
     # The MiniLM rows first, written and printed: a run stopped during the MFU rows (by
     # device_window.sh's time limit) keeps them.

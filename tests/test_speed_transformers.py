@@ -11,6 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
 
 from benchmarks import speed_transformers
+from benchmarks.provenance import git_state
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -30,6 +31,8 @@ def test_speed_script_writes_every_ratio(tmp_path, capsys):
     assert set(record["samples_per_s"]) == set(configs.split(","))
     assert record["configs"]["lm"]["seq_len"] == 24 + 9  # T + 3L
     assert record["device"] == "cpu" and record["bert_step_ms"] > 0
+    assert record["git"] == git_state()  # the commit whose code ran, as in run files
+    assert record["packages"]["torch"] == record["torch"]
     printed = capsys.readouterr().out
     assert "| bert | 24 |" in printed and "bert_vs_trainer" in printed
 
