@@ -29,7 +29,6 @@ import numpy as np
 from benchmarks.records import RecordError, RunRecord, ScoresFile
 from benchmarks.thresholds import DEFAULT_POLICY, cutoffs
 from lmmtc.atomic import atomic_write
-from lmmtc.data import file_sha256
 from lmmtc.metrics import THRESHOLD, Cutoff
 
 SCORES_DTYPE = np.float32
@@ -133,13 +132,14 @@ def read_scores(record: RunRecord) -> StoredScores:
     rerun = "rerun its cell with --overwrite"
     if not path.is_file():
         raise ScoresError(f"{path}: scores file named by {record.path} is missing; {rerun}")
-    if file_sha256(path) != record.scores.sha256:
+    content = path.read_bytes()  # read once: checked, then loaded from memory
+    if hashlib.sha256(content).hexdigest() != record.scores.sha256:
         raise ScoresError(
             f"{path}: sha256 differs from the one in {record.path.name}; the scores file was "
             f"replaced or corrupted: {rerun}"
         )
     num_labels = record.dataset.num_labels
-    with np.load(path) as data:
+    with np.load(io.BytesIO(content)) as data:
         splits = {}
         for split in SPLITS:
             missing = [f"{split}_{part}" for part in PARTS if f"{split}_{part}" not in data]
