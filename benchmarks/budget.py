@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from benchmarks.estimate import table_seconds, train_rows
+from benchmarks.estimate import capped_rows, epochs_of, table_seconds, train_rows
 from benchmarks.execute import DataCache, cells_to_run, run_planned
 from benchmarks.experiments import get_experiment
 from benchmarks.options import RunOptions
@@ -152,7 +152,7 @@ class Estimate:
 
 def _work(rows: int, params: dict) -> float:
     """Training rows x epochs: what a cell's time is scaled by."""
-    return max(1, rows) * float(params.get("epochs") or 1)
+    return max(1, rows) * epochs_of(params)
 
 
 def _seconds(record: RunRecord) -> float:
@@ -209,13 +209,13 @@ def estimate_cell(
     """Seconds ``item`` should take here: from ``history`` when it holds runs of the same
     method, data set and device class, else the profile's cost table."""
     spec, resolved = item.resolve(profile, overrides)
-    rows = min(rows, resolved.subset.get("train", rows))
+    rows = capped_rows(rows, resolved.subset)
     found = history.estimate(
         item.cell, rows, resolved.params, planned_device_class(resolved.params)
     )
     if found is not None:
         return found
-    seconds = table_seconds(spec.family, rows, float(resolved.params.get("epochs") or 1), profile)
+    seconds = table_seconds(spec.family, rows, epochs_of(resolved.params), profile)
     return Estimate(seconds, f"the {profile.name} profile's cost table")
 
 

@@ -5,6 +5,7 @@ earlier run files where it has them (:mod:`benchmarks.budget`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,16 @@ def train_rows(dataset: str, data_dir: Path) -> int:
     return spec.paper.train if spec and spec.paper else 1000
 
 
+def capped_rows(rows: int, subset: Mapping[str, int]) -> int:
+    """The training rows a cell uses: the data set's ``rows``, capped by its ``subset``."""
+    return min(rows, subset.get("train", rows))
+
+
+def epochs_of(params: Mapping[str, Any]) -> float:
+    """A cell's training epochs (1 for methods without the parameter)."""
+    return float(params.get("epochs") or 1)
+
+
 def table_seconds(family: str, rows: int, epochs: float, profile: Profile) -> float:
     """``rows`` x ``epochs`` at the profile's rate for ``family`` (10 s per 1,000 rows and
     epoch when the profile has none)."""
@@ -32,6 +43,5 @@ def estimate_seconds(
 ) -> float:
     """Seconds a cell should take on the profile's reference device (order of magnitude)."""
     spec, resolved = item.resolve(profile, overrides)
-    rows = train_rows(item.cell.dataset, data_dir)
-    rows = min(rows, resolved.subset.get("train", rows))
-    return table_seconds(spec.family, rows, float(resolved.params.get("epochs", 1)), profile)
+    rows = capped_rows(train_rows(item.cell.dataset, data_dir), resolved.subset)
+    return table_seconds(spec.family, rows, epochs_of(resolved.params), profile)
