@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -60,15 +60,7 @@ class Paired:
     p_value: float
 
     def to_json(self) -> dict[str, float | str]:
-        return {
-            "metric": self.metric,
-            "a": self.a,
-            "b": self.b,
-            "difference": self.difference,
-            "low": self.low,
-            "high": self.high,
-            "p_value": self.p_value,
-        }
+        return asdict(self)
 
 
 @dataclass
