@@ -32,6 +32,8 @@ from typing import Any
 
 import yaml
 
+from lmmtc.data import SPLITS
+
 CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "methods"
 TOP_LEVEL_KEYS = ("description", "extends", "defaults", "profiles", "datasets")
 
@@ -116,9 +118,6 @@ def parse_override(text: str) -> tuple[str, Any]:
     if key == "subset":
         parsed = check_subset(parsed, f"--set {text!r}")
     return key, parsed
-
-
-SPLITS = ("train", "dev", "test")
 
 
 def check_subset(value: Any, where: str) -> dict[str, int]:
