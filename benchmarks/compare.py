@@ -45,6 +45,7 @@ from benchmarks.tables import (
     to_markdown,
     write_table,
 )
+from benchmarks.tasks import NOT_AVAILABLE, availability
 from benchmarks.thresholds import DEFAULT_POLICY, POLICIES
 from lmmtc.metrics import METRICS, PAPER_METRICS
 
@@ -178,9 +179,8 @@ def available_datasets(options: CompareOptions, profile: Profile) -> list[str]:
     names: list[str] = []
     if not options.no_paper:
         for name in PAPER_DATASETS:
-            converted = (options.data_dir / name / "train.jsonl").exists()
-            raw = (options.raw_dir / name).is_dir()
-            if converted or raw or profile.synthetic_fallback:
+            state = availability(name, options.data_dir, options.raw_dir)
+            if state != NOT_AVAILABLE or profile.synthetic_fallback:
                 names.append(name)
     return list(dict.fromkeys([*names, *options.datasets]))
 

@@ -28,6 +28,7 @@ from benchmarks.plan import PlanError, plan_cells, planned_datasets, print_dry_r
 from benchmarks.profiles import PROFILES, get_profile
 from benchmarks.provenance import git_state
 from benchmarks.summary import summary_table
+from benchmarks.tasks import availability
 from benchmarks.tracking import check_backend
 from data_prep.registry import DATASETS
 from data_prep.synthetic import PRESETS
@@ -40,9 +41,7 @@ __all__ = ["build_parser", "main"]
 def print_listing(options: RunOptions) -> None:
     print("Data sets (named):")
     for name, spec in DATASETS.items():
-        converted = (options.data_dir / name / "train.jsonl").exists()
-        raw = (options.raw_dir / name).is_dir()
-        state = "converted" if converted else "raw files found" if raw else "not available"
+        state = availability(name, options.data_dir, options.raw_dir)
         paper = spec.paper.name if spec.paper else "(not in the paper)"
         labels = f"{spec.paper.labels:>3} labels" if spec.paper else ""
         print(f"  {name:<12} {paper:<14} {labels}  [{state}]")

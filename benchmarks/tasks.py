@@ -27,7 +27,23 @@ class DatasetUnavailable(RuntimeError):
 
 
 def _converted(name: str, data_dir: Path) -> bool:
-    return (data_dir / name / "train.jsonl").exists()
+    return (Path(data_dir) / name / "train.jsonl").exists()
+
+
+def _has_raw(name: str, raw_dir: Path | None) -> bool:
+    return raw_dir is not None and (Path(raw_dir) / name).is_dir()
+
+
+#: What :func:`availability` says of a named data set with neither converted nor raw files.
+NOT_AVAILABLE = "not available"
+
+
+def availability(name: str, data_dir: Path, raw_dir: Path | None) -> str:
+    """How a named data set can be had here: ``converted``, ``raw files found`` (converted
+    on demand) or :data:`NOT_AVAILABLE`; the checks :func:`prepare_dataset` makes."""
+    if _converted(name, data_dir):
+        return "converted"
+    return "raw files found" if _has_raw(name, raw_dir) else NOT_AVAILABLE
 
 
 def names_a_folder(text: str) -> bool:
@@ -86,7 +102,7 @@ def prepare_dataset(
         raise DatasetUnavailable(
             f"unknown data set {name!r}: not a folder, not under {data_dir}, not one of {known}"
         )
-    if raw_dir is not None and (Path(raw_dir) / name).is_dir():
+    if _has_raw(name, raw_dir):
         spec.convert(Path(raw_dir) / name, data_dir, allow_nonstandard=allow_nonstandard)
         return load_dataset(name, data_dir, hint=hint)
     if synthetic_fallback:
