@@ -165,18 +165,27 @@ def test_fit_passes_head_lr_to_the_optimizer(dataset, monkeypatch):
         method.fit(dataset.train, dataset.dev, seed=0)
     assert seen == [[QUICK["lr"]], [QUICK["lr"], 0.02]]
     assert method.run_info()["options"]["head_lr"] == 0.02
-    assert method.run_info()["compute_precision"] == "fp32"  # CPU, precision auto
+    from lmmtc.transformers.trainer import cpu_supports_bf16
+
+    expected = "bf16" if cpu_supports_bf16() else "fp32"  # CPU, precision auto
+    assert method.run_info()["compute_precision"] == expected
     with pytest.raises(ValueError, match="head_lr"):
         get_method("bert").cls(head_lr=0.0)
 
 
-def test_compute_precision_is_bf16_on_cuda_only_unless_asked():
-    from lmmtc.transformers.trainer import compute_precision
+def test_compute_precision_auto_takes_bf16_on_cuda_and_on_a_bf16_cpu(monkeypatch):
+    from lmmtc.transformers import trainer
+    from lmmtc.transformers.trainer import compute_precision, precision_note
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert compute_precision(cpu, "auto") == "fp32"
-    assert compute_precision(cuda, "auto") == "bf16"
-    assert compute_precision(cuda, "fp32") == "fp32"
-    assert compute_precision(cpu, "bf16") == "bf16"
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(trainer, "cpu_supports_bf16", lambda native=native: native)
+        assert compute_precision(cpu, "auto") == expected
+        assert (precision_note(cpu, "auto") is None) is native
+        assert compute_precision(cpu, "fp32") == "fp32"
+        assert compute_precision(cpu, "bf16") == "bf16"
+        assert compute_precision(cuda, "auto") == "bf16"
+        assert compute_precision(cuda, "fp32") == "fp32"
+        assert precision_note(cuda, "auto") is None
     with pytest.raises(ValueError, match="precision"):
         compute_precision(cpu, "fp16")

@@ -40,6 +40,7 @@ from lmmtc.transformers.trainer import (
     compile_module,
     compute_precision,
     make_accelerator,
+    precision_note,
     resolve_device,
     train_loop,
 )
@@ -361,6 +362,7 @@ class TransformerMTC:
             num_parameters=sum(p.numel() for p in self.network.parameters()),
             device=str(self._device),
             compute_precision=compute_precision(self._device, opt.precision),
+            precision_note=precision_note(self._device, opt.precision),
             num_processes=1 if self._accelerator is None else self._accelerator.num_processes,
             train_size=len(train),
             dev_size=0 if dev is None else len(dev),

@@ -125,7 +125,9 @@ class TransformerOptions:
     #: Stop after this many optimiser steps (quick runs); None: all epochs.
     max_steps: int | None = None
     eval_batch_size: int = 64
-    #: 'auto': bf16 autocast on CUDA, fp32 on CPU; 'fp32'; 'bf16'.
+    #: 'auto': bf16 autocast on CUDA and on a CPU with native bf16 (AVX512-BF16, AMX or
+    #: Arm BF16; 1.4x a MiniLM step on the 2-core EPYC machines), else fp32 (the run file
+    #: records which, and why); 'fp32'; 'bf16'.
     precision: str = "auto"
     device: str = "auto"
     #: 'auto': data parallel through Hugging Face Accelerate when started by

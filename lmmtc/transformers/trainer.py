@@ -56,7 +56,7 @@ def make_accelerator(distributed: str, device: str, precision: str):
             "device 'cpu' under a GPU launch: hide the GPUs (CUDA_VISIBLE_DEVICES=) to "
             "train on CPU processes, or leave device at 'auto'"
         )
-    bf16 = precision == "bf16" or (precision == "auto" and not cpu)
+    bf16 = compute_precision(state.device, precision) == "bf16"
     AcceleratorState._reset_state()  # each fit may ask for its own precision
     return Accelerator(
         cpu=cpu,
@@ -79,14 +79,37 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has native bf16 arithmetic (x86 AVX512-BF16 or AMX-BF16, Arm BF16),
+    read from /proc/cpuinfo's flags. Without it, bf16 autocast is emulated and slower than
+    fp32, so ``auto`` stays in fp32 there. Anything unreadable counts as no."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            words = set(info.read().split())
+    except OSError:
+        return False
+    return bool(words & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
 def compute_precision(device: torch.device, precision: str) -> str:
-    """What the forward passes compute in: 'bf16' on CUDA for ``auto``/``bf16`` (and on
-    CPU only when ``bf16`` is asked for explicitly; CPU bf16 is slow), else 'fp32'."""
+    """What the forward passes compute in: 'bf16' for ``bf16``, and for ``auto`` on CUDA
+    and on a CPU with native bf16 (:func:`cpu_supports_bf16`: measured on the 2-core AMD
+    EPYC machines, a MiniLM training step took 0.65-0.72 s under bf16 autocast against
+    0.93-1.05 s in fp32, 1.43-1.46x); 'fp32' otherwise (see :func:`precision_note`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    if precision == "bf16":
+        return "bf16"
+    if precision == "auto" and (device.type == "cuda" or cpu_supports_bf16()):
         return "bf16"
     return "fp32"
+
+
+def precision_note(device: torch.device, precision: str) -> str | None:
+    """Why ``auto`` chose fp32 on a CPU (recorded in the run file), or None."""
+    if precision == "auto" and device.type == "cpu" and not cpu_supports_bf16():
+        return "auto: fp32, this CPU has no native bf16 (no avx512_bf16/amx_bf16/bf16 flag)"
+    return None
 
 
 def autocast(device: torch.device, precision: str):
