@@ -89,6 +89,76 @@ def precision_at_k(y_true: np.ndarray, scores: np.ndarray, k: int) -> float:
     return float(np.mean(hits / k)) if len(t) else 0.0
 
 
+def _scores_like(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = _as_binary(y_true, "y_true")
+    s = np.asarray(scores, dtype=float)
+    if s.shape != t.shape:
+        raise ValueError(f"scores {s.shape} and y_true {t.shape} differ in shape")
+    return t, s
+
+
+def lrap_per_document(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(n,) each document's label-ranking average precision, NaN for a document without
+    a true label (nothing to rank; skipped by :func:`lrap`).
+
+    For each true label j: (true labels scored >= s_j) / (labels scored >= s_j), averaged
+    over the document's true labels; tied scores share the worst rank, as scikit-learn's
+    ``label_ranking_average_precision_score``. Threshold-free: it says whether the true
+    labels are ranked above the others, whatever the calibration."""
+    t, s = _scores_like(y_true, scores)
+    out = np.full(len(t), np.nan)
+    for start in range(0, len(t), 1024):  # (chunk, L, L) comparisons at a time
+        tc, sc = t[start : start + 1024], s[start : start + 1024]
+        at_or_above = sc[:, None, :] >= sc[:, :, None]  # (c, L, L): [d, j, k] s_k >= s_j
+        rank = at_or_above.sum(axis=2)  # (c, L)
+        true_rank = (at_or_above & tc[:, None, :]).sum(axis=2)  # (c, L)
+        n_true = tc.sum(axis=1)  # (c,)
+        per_label = np.where(tc, true_rank / rank, 0.0)  # (c, L)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start : start + 1024] = np.where(n_true > 0, per_label.sum(axis=1) / n_true, np.nan)
+    return out
+
+
+def lrap(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Label-ranking average precision: the mean of :func:`lrap_per_document` over the
+    documents that have a true label (0.0 when none has)."""
+    per_document = lrap_per_document(y_true, scores)
+    valid = ~np.isnan(per_document)
+    return float(per_document[valid].mean()) if valid.any() else 0.0
+
+
+def roc_auc_per_label(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(L,) each label's ROC-AUC over the documents (the Mann-Whitney statistic, tied
+    scores counted half), NaN for a label without a positive or without a negative
+    document in the split (no ranking to judge)."""
+    from scipy.stats import rankdata
+
+    t, s = _scores_like(y_true, scores)
+    ranks = rankdata(s, axis=0)  # (n, L): average ranks of the tied scores
+    pos = t.sum(axis=0).astype(float)  # (L,)
+    neg = len(t) - pos
+    rank_sum = np.where(t, ranks, 0.0).sum(axis=0)  # (L,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+    return np.where((pos > 0) & (neg > 0), auc, np.nan)
+
+
+def macro_roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Unweighted mean of :func:`roc_auc_per_label` over the labels that have both a
+    positive and a negative document (0.5, chance, when none has); how many were skipped
+    is :func:`auc_skipped_labels`."""
+    per_label = roc_auc_per_label(y_true, scores)
+    valid = ~np.isnan(per_label)
+    return float(per_label[valid].mean()) if valid.any() else 0.5
+
+
+def auc_skipped_labels(y_true: np.ndarray) -> int:
+    """How many labels :func:`macro_roc_auc` skips: no positive or no negative document."""
+    t = _as_binary(y_true, "y_true")
+    pos = t.sum(axis=0)
+    return int(((pos == 0) | (pos == len(t))).sum())
+
+
 #: A decision threshold: one cut-off for every label, or one per label (shape (L,)).
 Cutoff = float | np.ndarray
 

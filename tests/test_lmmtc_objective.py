@@ -22,7 +22,16 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 LABELS = ["sports", "politics", "science", "art", "food", "travel"]
 GOLD = [[1, 0, 1, 0, 0, 1], [0, 1, 0, 0, 1, 0], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0]]
 TEXTS = ["one two three", "four five", "six", "seven eight nine ten"]
-TINY = {"backbone": "tiny-random", "max_len": 48, "progress": False, "device": "cpu"}
+# The paper-literal reading (lmmtc/transformers/readings.py): these tests check its single
+# view; fp32 so that hand-computed losses compare to 1e-6.
+TINY = {
+    "backbone": "tiny-random",
+    "max_len": 48,
+    "progress": False,
+    "device": "cpu",
+    "precision": "fp32",
+    "reading": "paper-literal",
+}
 
 
 def _built(cls, seed: int = 0, **params):
@@ -224,7 +233,7 @@ def test_single_view_step_is_one_encoder_pass_and_a_head_over_masked_positions(l
 
 
 def test_separate_view_stacks_two_views(monkeypatch):
-    method = _built(LabelMaskMLM, mlm_view="separate", mask_prob=0.4)
+    method = _built(LabelMaskMLM, reading="two-view", mask_prob=0.4)
     assert method.options.mask_count == "all"
     batch = _batch(method)
     b = batch.input_ids.shape[0]
@@ -252,10 +261,18 @@ def test_all_masked_lm_sees_the_inference_input():
 @pytest.mark.parametrize(
     ("cls", "params", "mask_count", "mlm_view", "mlm_head"),
     [
-        (LabelMask, {}, "bernoulli", "single", None),
-        (LabelMaskMLM, {}, "bernoulli", "single", "linear"),
-        (LabelMaskMLM, {"mlm_view": "separate"}, "all", "separate", "linear"),
-        (LabelMaskMLM, {"mlm_head": "bert"}, "bernoulli", "single", "bert"),
+        (LabelMask, {}, "random", "single", None),
+        (LabelMaskMLM, {}, "random", "single", "bert"),
+        (LabelMask, {"reading": "paper-literal"}, "bernoulli", "single", None),
+        (LabelMaskMLM, {"reading": "paper-literal"}, "bernoulli", "single", "linear"),
+        (LabelMaskMLM, {"reading": "two-view"}, "all", "separate", "linear"),
+        (
+            LabelMaskMLM,
+            {"reading": "paper-literal", "mlm_head": "bert"},
+            "bernoulli",
+            "single",
+            "bert",
+        ),
         (LabelMask, {"mask_count": "all"}, "all", "single", None),
         (LabelMaskMLM, {"mask_count": "random", "mlm_target": "text"}, "random", "single", "bert"),
         (Bert, {}, "all", "single", None),
@@ -280,7 +297,7 @@ def test_options_resolve_and_run_info_records_them(cls, params, mask_count, mlm_
         (LabelMaskMLM, {"bce_input": "all_masked"}, "folded into mask_count"),
         (LabelMask, {"mlm_view": "separate"}, "needs mlm_target 'label'"),
         (BertMLM, {"mlm_view": "separate"}, "needs mlm_target 'label'"),
-        (LabelMaskMLM, {"mask_count": "all"}, "no visible label"),
+        (LabelMaskMLM, {"reading": "paper-literal", "mask_count": "all"}, "no visible label"),
         (Bert, {"mask_count": "bernoulli"}, "needs label tokens"),
         (LabelMask, {"reserve_template": True}, "reserve_template is for bert"),
         (LabelMaskMLM, {"mlm_view": "two"}, "mlm_view must be one of"),

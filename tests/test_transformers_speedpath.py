@@ -266,10 +266,11 @@ def test_loss_log_read_once_equals_per_step_reads():
     assert log.flush() == []
 
 
-def test_optimizer_is_fused_only_on_cuda_by_default():
+def test_optimizer_is_fused_by_default_on_cpu_too():
     from lmmtc.transformers.trainer import make_optimizer
 
-    assert not make_optimizer(_Toy(), 1e-3, 0.01).defaults["fused"]  # CPU: torch's default
+    assert make_optimizer(_Toy(), 1e-3, 0.01).defaults["fused"] is True  # CPU: fused too
+    assert not make_optimizer(_Toy(), 1e-3, 0.01, fused=False).defaults["fused"]
     assert make_optimizer(_Toy(), 1e-3, 0.01, fused=True).defaults["fused"] is True
 
 

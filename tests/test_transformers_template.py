@@ -105,7 +105,13 @@ def test_template_never_truncated_text_is(tokenizer, position):
 @pytest.fixture(scope="module")
 def lm_mlm_method():
     """An lm_mlm method built (not trained) on the tiny random BERT."""
-    method = LabelMaskMLM(backbone="tiny-random", max_len=32, mask_prob=0.5, progress=False)
+    method = LabelMaskMLM(
+        backbone="tiny-random",
+        max_len=32,
+        mask_prob=0.5,
+        progress=False,
+        reading="paper-literal",  # the label MLM over V'
+    )
     method._build(LABELS, None, seed=0)
     method._gen = torch.Generator().manual_seed(0)
     return method
@@ -120,7 +126,7 @@ def test_no_gold_label_visible_in_the_bce_view_of_the_separate_reading():
     """mlm_view 'separate' (the suite's earlier default): the BCE rows are the inference
     input; the single view of Algorithm 1 is tested in test_lmmtc_objective.py."""
     method = LabelMaskMLM(
-        backbone="tiny-random", max_len=32, mask_prob=0.5, mlm_view="separate", progress=False
+        backbone="tiny-random", max_len=32, mask_prob=0.5, reading="two-view", progress=False
     )
     method._build(LABELS, None, seed=0)
     method._gen = torch.Generator().manual_seed(0)
@@ -222,7 +228,7 @@ def test_options_reject_contradictions():
     with pytest.raises(TypeError, match="folded into mask_count"):
         LabelMaskMLM(bce_input="all_masked")
     with pytest.raises(ValueError, match="no visible label"):
-        LabelMaskMLM(mask_count="all")
+        LabelMaskMLM(reading="paper-literal", mask_count="all")
     from baselines.bert import Bert
 
     with pytest.raises(ValueError, match="without a template"):

@@ -22,10 +22,13 @@ def label_attention(network: nn.Module, batches: Iterable, device: torch.device)
     total = None
     try:
         for _, batch in batches:
-            out = network.encode(
-                batch.input_ids.to(device), batch.attention_mask.to(device), output_attentions=True
-            )
             pos = batch.state_pos.to(device)  # (B, L)
+            out = network.encode(
+                batch.input_ids.to(device),
+                batch.attention_mask.to(device),
+                state_pos=pos,
+                output_attentions=True,
+            )
             maps = []
             for layer in out.attentions:  # (B, heads, T, T)
                 mean = layer.float().mean(1)  # (B, T, T)

@@ -51,3 +51,24 @@ def init_label_embeddings(
                 weight[ids[i]] = vec
             weight[tokens.yes[i]] = (vec + yes) / 2
             weight[tokens.no[i]] = (vec + no) / 2
+
+
+def grow_token_types(
+    encoder: nn.Module, extra: int, std: float, generator: torch.Generator | None = None
+) -> bool:
+    """Add ``extra`` rows to the encoder's token type embeddings (types 2 .. 1 + extra for
+    the labels' template tokens), drawn N(0, std) like any new BERT row, and record the
+    new size in its config so that a saved model reloads. False when the backbone has no
+    token type embeddings (nothing grown)."""
+    embeddings = getattr(getattr(encoder, "embeddings", None), "token_type_embeddings", None)
+    if not isinstance(embeddings, nn.Embedding):
+        return False
+    old = embeddings.weight.data  # (types, H)
+    grown = nn.Embedding(old.shape[0] + extra, old.shape[1]).to(old.device, old.dtype)
+    with torch.no_grad():
+        grown.weight[: old.shape[0]] = old
+        new = torch.randn((extra, old.shape[1]), generator=generator) * std
+        grown.weight[old.shape[0] :] = new.to(old.device, old.dtype)
+    encoder.embeddings.token_type_embeddings = grown
+    encoder.config.type_vocab_size = old.shape[0] + extra
+    return True

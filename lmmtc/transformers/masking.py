@@ -11,7 +11,7 @@ import torch
 from lmmtc.transformers.template import MASK, NO, YES, LabelTokens
 
 IGNORE = -100
-MASK_COUNTS = ("bernoulli", "random", "all")
+MASK_COUNTS = ("bernoulli", "random", "ctran", "all")
 
 
 def gold_states(labels: torch.Tensor) -> torch.Tensor:
@@ -27,14 +27,20 @@ def draw_masked(
     ``bernoulli``: each label independently with ``prob``, at least one per row (a row
     with none gets one label chosen uniformly; the paper's "mask the token with a certain
     probability", 0.15). ``random``: k ~ U{1..L} per batch, k random labels per row (the
-    public implementation). ``all``: every label (the inference input)."""
+    authors' code). ``ctran``: k ~ U{ceil(L/4)..L} drawn for each row (C-Tran's 25%-100%
+    unknown). ``all``: every label (the inference input)."""
     b, n_lab = shape
     if mask_count == "all":
         return torch.ones((b, n_lab), dtype=torch.bool)
-    if mask_count == "random":
-        k = int(torch.randint(1, n_lab + 1, (1,), generator=gen))
+    if mask_count in ("random", "ctran"):
+        if mask_count == "random":
+            k = torch.randint(1, n_lab + 1, (1,), generator=gen).expand(b)  # (B,) one k
+        else:
+            low = -(-n_lab // 4)  # ceil(L / 4)
+            k = torch.randint(low, n_lab + 1, (b,), generator=gen)  # (B,) a k a row
         order = torch.rand((b, n_lab), generator=gen).argsort(dim=1)  # a permutation a row
-        return torch.zeros((b, n_lab), dtype=torch.bool).scatter_(1, order[:, :k], True)
+        rank = order.argsort(dim=1)  # (B, L): each label's place in its row's permutation
+        return rank < k[:, None]
     if mask_count != "bernoulli":
         raise ValueError(f"mask_count must be one of {MASK_COUNTS}, got {mask_count!r}")
     masked = torch.rand((b, n_lab), generator=gen) < prob  # (B, L)
@@ -44,9 +50,20 @@ def draw_masked(
     return masked
 
 
-def masked_states(labels: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
-    """(B, L) labels and (B, L) bool mask -> states: MASK where masked, else gold YES/NO."""
-    return torch.where(masked, MASK, gold_states(labels))
+def masked_states(
+    labels: torch.Tensor,
+    masked: torch.Tensor,
+    noise: float = 0.0,
+    gen: torch.Generator | None = None,
+) -> torch.Tensor:
+    """(B, L) labels and (B, L) bool mask -> states: MASK where masked, else gold YES/NO,
+    each visible one flipped with probability ``noise`` (the authors' wrong_label_ratio;
+    no draw at all when it is 0, so that the other draws stay as they were)."""
+    shown = gold_states(labels)  # (B, L)
+    if noise > 0:
+        flip = torch.rand(tuple(labels.shape), generator=gen) < noise  # (B, L)
+        shown = torch.where(flip, YES + NO - shown, shown)
+    return torch.where(masked, MASK, shown)
 
 
 def apply_states(

@@ -16,6 +16,7 @@ from torch import nn
 
 from lmmtc import deadline
 from lmmtc.data import Split
+from lmmtc.metrics import METRICS, THRESHOLD, lrap
 from lmmtc.registry import register_method
 from lmmtc.seeding import set_seed
 from lmmtc.transformers import masking
@@ -34,6 +35,7 @@ from lmmtc.transformers.template import (
 )
 from lmmtc.transformers.token_cache import TokenIds, encode_cached
 from lmmtc.transformers.trainer import (
+    DevScore,
     LoopConfig,
     StepLosses,
     autocast,
@@ -61,11 +63,14 @@ class TransformerMTC:
     """A BERT-family multi-label classifier; the options (TransformerOptions) select bert,
     bert_mlm, lm or lm_mlm and the implementation choices the paper leaves open."""
 
-    #: Class-specific defaults layered over TransformerOptions' defaults.
+    #: Class-specific defaults layered over the reading's options (``reading``, see
+    #: lmmtc/transformers/readings.py) and TransformerOptions' defaults.
     DEFAULTS: dict = {}
+    #: Whether the method adds its reading's "+MLM" (lm_mlm) or not (lm).
+    WITH_MLM: bool = False
 
     def __init__(self, **params) -> None:
-        self.options = TransformerOptions.build(self.DEFAULTS, params)
+        self.options = TransformerOptions.build(self.DEFAULTS, params, with_mlm=self.WITH_MLM)
         self.network: nn.Module | None = None
         self.tokenizer = None
         self.tokens: LabelTokens | None = None
@@ -81,7 +86,7 @@ class TransformerMTC:
     def _build(self, label_names: list[str], train_texts: list[str] | None, seed: int) -> None:
         """Load the backbone, add the label tokens, resize the embeddings, make the heads."""
         from lmmtc.transformers.backbone import load_backbone
-        from lmmtc.transformers.label_init import init_label_embeddings
+        from lmmtc.transformers.label_init import grow_token_types, init_label_embeddings
 
         opt = self.options
         backbone = load_backbone(
@@ -109,6 +114,16 @@ class TransformerMTC:
                 std=getattr(encoder.config, "initializer_range", 0.02),
                 generator=torch.Generator().manual_seed(seed),
             )
+            if opt.token_types == "per_label":
+                grown = grow_token_types(
+                    encoder,
+                    len(label_names),
+                    std=getattr(encoder.config, "initializer_range", 0.02),
+                    generator=torch.Generator().manual_seed(seed + 2),
+                )
+                self._info["token_types"] = (
+                    "per_label" if grown else "none (the backbone has no token types)"
+                )
         self.network = self._network(encoder)
         if self.network.mlm is not None:
             loaded = self.network.mlm.load_checkpoint_head(backbone.mlm_head_state)
@@ -128,6 +143,8 @@ class TransformerMTC:
             label_head=opt.label_head,
             mlm_head=opt.mlm_head if opt.mlm_target else None,
             dropout=opt.dropout,
+            label_types=opt.token_types == "per_label"
+            and getattr(encoder.config, "type_vocab_size", 0) >= 2 + len(self.label_names),
         )
 
     def _set_lengths(self, config) -> None:
@@ -239,7 +256,7 @@ class TransformerMTC:
             shape = tuple(batch.labels.shape)
             masked = masking.draw_masked(shape, opt.mask_count, opt.mask_prob, gen)  # (B, L)
             if opt.mask_count != "all":  # batch.input_ids already has every label masked
-                states = masking.masked_states(batch.labels, masked)  # (B, L)
+                states = masking.masked_states(batch.labels, masked, opt.label_noise, gen)
                 ids = masking.apply_states(ids, batch.state_pos, states, self.tokens)
                 if opt.bce_on == "masked":
                     on = masked
@@ -281,7 +298,9 @@ class TransformerMTC:
         labels = to_dev(batch.labels)
         state_pos = None if batch.state_pos is None else to_dev(batch.state_pos)
         with autocast(dev, self.options.precision):
-            hidden = self.network.encode(to_dev(ids), to_dev(attention)).last_hidden_state
+            hidden = self.network.encode(
+                to_dev(ids), to_dev(attention), state_pos
+            ).last_hidden_state
             logits = self.network.label_logits(hidden[:b], state_pos).float()  # (B, L)
             bce = nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none")
             if on is None:
@@ -320,7 +339,7 @@ class TransformerMTC:
             compile_module(self.network.encoder)
         evaluate = None
         if dev is not None and len(dev) > 0:
-            evaluate = lambda: self._micro_f1(dev)  # noqa: E731
+            evaluate = lambda: self._dev_score(dev)  # noqa: E731
         config = LoopConfig(
             lr=opt.lr,
             head_lr=opt.head_lr,
@@ -350,6 +369,8 @@ class TransformerMTC:
             best_epoch=result.best_epoch,
             best_dev_micro_f1=result.best_dev_micro_f1,
             dev_micro_f1_per_epoch=result.dev_micro_f1,
+            dev_lrap_per_epoch=[round(x, 6) for x in result.dev_lrap],
+            selected_by=result.selected_by,
             steps=result.steps,
             train_samples_per_s=round(result.samples_per_s, 3),
             train_seconds=round(result.train_seconds, 3),
@@ -368,11 +389,11 @@ class TransformerMTC:
             dev_size=0 if dev is None else len(dev),
         )
 
-    def _micro_f1(self, split: Split) -> float:
-        """Dev micro-F1 for epoch selection: the harness's metric and threshold."""
-        from lmmtc.metrics import METRICS
-
-        return METRICS["micro_f1"].score(split.labels, self.predict_scores(split.texts))
+    def _dev_score(self, split: Split) -> DevScore:
+        """Dev micro-F1 for epoch selection (the harness's metric and threshold), with the
+        threshold-free LRAP that breaks its ties."""
+        scores = self.predict_scores(split.texts)
+        return DevScore(METRICS["micro_f1"].score(split.labels, scores), lrap(split.labels, scores))
 
     @torch.no_grad()
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -394,13 +415,45 @@ class TransformerMTC:
         return out
 
     def _batch_scores(self, batch: Batch) -> torch.Tensor:
+        """(B, L) probabilities of a batch whose labels are all masked: one pass, or the
+        iterative top-p passes (option ``inference``)."""
         dev = self._device
         state_pos = None if batch.state_pos is None else batch.state_pos.to(dev)
-        with autocast(dev, self.options.precision):
-            ids, attention = batch.input_ids.to(dev), batch.attention_mask.to(dev)
-            hidden = self.network.encode(ids, attention).last_hidden_state
+        ids, attention = batch.input_ids.to(dev), batch.attention_mask.to(dev)
+        if self.options.inference == "top_p":
+            return self._top_p_scores(ids.clone(), attention, state_pos)
+        return self._label_probs(ids, attention, state_pos)
+
+    def _label_probs(
+        self, ids: torch.Tensor, attention: torch.Tensor, state_pos: torch.Tensor | None
+    ) -> torch.Tensor:
+        """(B, T) ids -> (B, L) sigmoid probabilities, one encoder pass."""
+        with autocast(self._device, self.options.precision):
+            hidden = self.network.encode(ids, attention, state_pos).last_hidden_state
             logits = self.network.label_logits(hidden, state_pos)
         return torch.sigmoid(logits.float())
+
+    def _top_p_scores(
+        self, ids: torch.Tensor, attention: torch.Tensor, state_pos: torch.Tensor
+    ) -> torch.Tensor:
+        """The authors' top-p inference (Evaluate.py): L passes; each fixes, in each row,
+        the remaining label whose probability is farthest from 0.5, keeps that probability
+        as its score and writes its YES/NO (> 0.5, eq. 6) into ``ids`` (B, T, changed in
+        place) before the next pass. Returns (B, L)."""
+        b, n_lab = state_pos.shape
+        rows = torch.arange(b, device=ids.device)
+        scores = torch.zeros((b, n_lab), device=ids.device)
+        remaining = torch.ones((b, n_lab), dtype=torch.bool, device=ids.device)
+        yes, no = self.tokens.yes.to(ids.device), self.tokens.no.to(ids.device)
+        for _ in range(n_lab):
+            probs = self._label_probs(ids, attention, state_pos)  # (B, L)
+            confidence = torch.where(remaining, (probs - 0.5).abs(), -1.0)
+            pick = confidence.argmax(dim=1)  # (B,)
+            chosen = probs[rows, pick]  # (B,)
+            scores[rows, pick] = chosen
+            remaining[rows, pick] = False
+            ids[rows, state_pos[rows, pick]] = torch.where(chosen > THRESHOLD, yes[pick], no[pick])
+        return scores
 
     def _predict_distributed(self, texts: Sequence[str], out: np.ndarray) -> None:
         """Each process scores its shard of the length-sorted rows; ``gather_for_metrics``
@@ -521,30 +574,35 @@ def _jsonable(value) -> bool:
 
 @register_method("lm", family="transformer")
 class LabelMask(TransformerMTC):
-    """LM-MTC without the MLM loss: lm_mlm with lambda 0, the same single-view input (each
-    label token masked with p 0.15, the others gold), BCE at the masked labels' positions."""
+    """LM-MTC without the MLM loss, under the ``default`` reading (readings.py): k ~ U{1..L}
+    label tokens masked a batch, the others shown gold (1% flipped), per-label token types,
+    BCE at the masked labels' positions, one all-masked inference pass. ``reading`` picks
+    another declared reading; lm_mlm at lambda 0 is the same model."""
 
-    DEFAULTS = {"template": "diff", "mlm_target": None}
+    DEFAULTS = {"template": "diff", "reading": "default"}
 
 
 @register_method("lm_mlm", family="transformer")
 class LabelMaskMLM(TransformerMTC):
-    """LM-MTC (Algorithm 1): one input with each label token masked with p 0.15 and the
-    others gold; BCE at the masked labels plus 0.05 x the label MLM's cross-entropy over
-    V' at the same positions, both read from one encoder pass."""
+    """LM-MTC with "+MLM": lm's training input and BCE plus, under the ``default``
+    reading, 0.05 x BERT's text MLM cross-entropy (p 0.15 of the text word pieces, the
+    template excluded) on the same encoder pass: the auxiliary of bert_mlm, so Table 2's
+    four rows are symmetric (the authors' code; lambda 0.05 from the paper's 5.6.2)."""
 
-    DEFAULTS = {"template": "diff", "mlm_target": "label"}
+    DEFAULTS = {"template": "diff", "reading": "default"}
+    WITH_MLM = True
 
 
 @register_method("lm_same", family="transformer")
 class LabelMaskSame(TransformerMTC):
     """lm with one shared [LS] [YES] [NO] [LMASK] [LE] for all labels (Table 4)."""
 
-    DEFAULTS = {"template": "same", "mlm_target": None}
+    DEFAULTS = {"template": "same", "reading": "default", "token_types": "none"}
 
 
 @register_method("lm_mlm_same", family="transformer")
 class LabelMaskMLMSame(TransformerMTC):
     """lm_mlm with the shared template of Table 4."""
 
-    DEFAULTS = {"template": "same", "mlm_target": "label"}
+    DEFAULTS = {"template": "same", "reading": "default", "token_types": "none"}
+    WITH_MLM = True

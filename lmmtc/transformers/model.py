@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lmmtc.transformers.template import label_token_types
+
 READOUTS = ("cls", "label")
 LABEL_HEADS = ("per_label", "shared")
 MLM_HEADS = ("bert", "linear")
@@ -72,6 +74,7 @@ class LabelMaskNetwork(nn.Module):
         label_head: str,
         mlm_head: str | None,
         dropout: float,
+        label_types: bool = False,
     ):
         super().__init__()
         if readout not in READOUTS:
@@ -79,6 +82,7 @@ class LabelMaskNetwork(nn.Module):
         if label_head not in LABEL_HEADS:
             raise ValueError(f"label_head must be one of {LABEL_HEADS}, got {label_head!r}")
         self.encoder = encoder
+        self.label_types = label_types  # type 2 + i at label i's template tokens
         self.readout = readout
         self.label_head = label_head
         hidden = encoder.config.hidden_size
@@ -100,12 +104,24 @@ class LabelMaskNetwork(nn.Module):
             with torch.random.fork_rng(devices=[]):
                 self.mlm = MLMHead(hidden, encoder.get_input_embeddings, mlm_head, eps, std)
 
-    def encode(self, input_ids, attention_mask, output_attentions: bool = False):
-        """Run the encoder: (B, T) ids -> its output (``last_hidden_state`` (B, T, H))."""
+    def encode(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        state_pos: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ):
+        """Run the encoder: (B, T) ids -> its output (``last_hidden_state`` (B, T, H)).
+        Token types are 0, or with ``label_types`` 2 + i at label i's template tokens
+        (``state_pos`` (B, L), repeated when ``input_ids`` stacks several views)."""
+        types = torch.zeros_like(input_ids)
+        if self.label_types and state_pos is not None:
+            views = input_ids.shape[0] // state_pos.shape[0]
+            types = label_token_types(input_ids, state_pos.repeat(views, 1))
         return self.encoder(
             input_ids=input_ids,
             attention_mask=attention_mask,
-            token_type_ids=torch.zeros_like(input_ids),
+            token_type_ids=types,
             output_attentions=output_attentions,
         )
 

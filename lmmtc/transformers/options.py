@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from lmmtc.suggest import did_you_mean
+from lmmtc.transformers.readings import get_reading
 
 
 @dataclass
@@ -34,6 +35,12 @@ class TransformerOptions:
     #: When set, max_len becomes text_len + 2 + 3L: the same text as bert at max_len
     #: text_len + 2, with the template on top (cpu/smoke profiles; the paper keeps 512).
     text_len: int | None = None
+    # --- the reading (lmmtc/transformers/readings.py) -----------------------------------
+    #: A declared reading of LM-MTC whose options are the base of this config (under the
+    #: class's own defaults and the user's params): 'default', 'paper-literal',
+    #: 'two-view', 'authors-code', 'authors-code-one-pass', 'ctran', 'all-masked'. None:
+    #: no reading (bert).
+    reading: str | None = None
     # --- template ---------------------------------------------------------------------
     #: None: no template (bert); 'diff': per-label tokens (eq. 2); 'same': shared (Table 4).
     template: str | None = "diff"
@@ -63,9 +70,25 @@ class TransformerOptions:
     #:   'all' (separate view, and bert): every label MASK in the BCE input, the inference
     #:       input ("mask all the labels", 4.2); changes: no gold label is ever visible,
     #:       so label correlations are learnt only through the shared encoder.
-    #:   'random': k ~ U{1..L} labels per batch (the public implementation); changes:
-    #:       the number masked is uniform, not ~ 0.15 L.
+    #:   'random': k ~ U{1..L} labels per batch, k random labels a row (the authors'
+    #:       code, label_mask_type 'part'); changes: the number masked is uniform, not
+    #:       ~ 0.15 L, and the all-masked inference input is seen in 1/L of the batches.
+    #:   'ctran': k ~ U{ceil(L/4)..L} a row, k random labels (C-Tran's 25%-100% unknown).
     mask_count: str | None = None
+    #: Probability that a visible (unmasked) gold label is shown flipped, YES <-> NO (the
+    #: authors' wrong_label_ratio, 0.01; "quite key" in their README): the model cannot
+    #: trust a visible label blindly. 0: shown as they are.
+    label_noise: float = 0.0
+    #: 'none': every token type id 0; 'per_label': label i's three template tokens get
+    #: type 2 + i (the authors' token_type_strategy 'diff'), the backbone's type
+    #: embeddings grown by L rows (recorded as 'none' when the backbone has no types).
+    token_types: str = "none"
+    #: 'one_pass': every label masked, one forward (the paper: "When inferring, mask all
+    #: the labels", 4.2); 'top_p': L passes, each fixing in each row the remaining label
+    #: whose probability is farthest from 0.5 and writing its YES/NO (> 0.5) into the
+    #: template; a label's score is its probability when fixed (the authors' pred_strategy
+    #: 'top-p', Evaluate.py). L times the inference cost.
+    inference: str = "one_pass"
     #: BCE over the 'masked' labels only (default; the paper is silent on it and eq. 4
     #: sums over all |L| labels, but a visible gold label would simply be copied to its
     #: own logit; with mask_count 'all' both are the same), or over 'all' labels (eq. 4
@@ -88,8 +111,12 @@ class TransformerOptions:
     #: lambda of eq. 5 (paper: 0.05, "we set lambda = 0.05 for all datasets", 5.6.2).
     mlm_lambda: float = 0.05
     #: [[epoch_until, lambda], ...]: lambda while epoch < epoch_until, then mlm_lambda
-    #: (e.g. [[3, 1.0]] = weight 1 for the first 3 epochs, the public implementation).
+    #: (e.g. [[3, 1.0]] = weight 1 for the first 3 epochs).
     mlm_schedule: list | None = None
+    #: The MLM is on for this fraction of the epochs, then off (the authors: the first 30
+    #: of 50 epochs, 0.6; their README: MLM to the end makes the training and prediction
+    #: inputs differ). None: throughout.
+    mlm_until: float | None = None
     #: Mask probability of the label tokens (and of the text MLM's word pieces): "set the
     #: mask probability of MLM to 0.15" (5.4).
     mask_prob: float = 0.15
@@ -164,16 +191,20 @@ class TransformerOptions:
     token_cache_dir: str | None = None
 
     @classmethod
-    def build(cls, defaults: dict, params: dict) -> TransformerOptions:
-        """Options from a class's defaults and the user's params; unknown names fail;
-        None-valued choices are resolved (see :meth:`resolve`)."""
+    def build(cls, defaults: dict, params: dict, with_mlm: bool = False) -> TransformerOptions:
+        """Options from, in rising precedence, the reading's options (``reading`` from the
+        params or the class's defaults; its MLM only ``with_mlm``), the class's defaults
+        and the user's params; unknown names fail; None-valued choices are resolved (see
+        :meth:`resolve`)."""
         names = {f.name for f in dataclasses.fields(cls)}
         for key in params:
             if key in _FOLDED:
                 raise TypeError(_FOLDED[key])
             if key not in names:
                 raise TypeError(f"unknown parameter {key!r}.{did_you_mean(key, names)}")
-        options = cls(**{**defaults, **params})
+        name = params.get("reading", defaults.get("reading"))
+        base = {} if name is None else get_reading(name).params(with_mlm)
+        options = cls(**{**base, **defaults, **params})
         options.validate()
         options.resolve()
         return options
@@ -202,7 +233,10 @@ class TransformerOptions:
         return "bernoulli"
 
     def lambda_at(self, epoch: float) -> float:
-        """The MLM weight at a (fractional) epoch, following ``mlm_schedule``."""
+        """The MLM weight at a (fractional) epoch, following ``mlm_schedule`` and, after
+        ``mlm_until`` of the epochs, 0."""
+        if self.mlm_until is not None and epoch >= self.mlm_until * self.epochs:
+            return 0.0
         for until, lam in self.mlm_schedule or []:
             if epoch < until:
                 return float(lam)
@@ -216,7 +250,9 @@ class TransformerOptions:
             "new_token_init": ("random", "mean", "label_name"),
             "readout": ("cls", "label"),
             "label_head": ("per_label", "shared"),
-            "mask_count": (None, "bernoulli", "random", "all"),
+            "mask_count": (None, "bernoulli", "random", "ctran", "all"),
+            "token_types": ("none", "per_label"),
+            "inference": ("one_pass", "top_p"),
             "bce_on": ("masked", "all"),
             "mlm_target": (None, "label", "text"),
             "mlm_view": (None, "single", "separate"),
@@ -226,7 +262,19 @@ class TransformerOptions:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.reading is not None:
+            get_reading(self.reading)  # an unknown name lists the known ones
         if self.template is None:
+            if self.reading is not None:
+                raise ValueError(
+                    f"reading {self.reading!r} needs label tokens: readings are for lm and "
+                    "lm_mlm, not bert (template None)"
+                )
+            if self.token_types != "none" or self.inference != "one_pass":
+                raise ValueError(
+                    "token_types 'per_label' and inference 'top_p' need label tokens: "
+                    "without a template (bert) they must be 'none' and 'one_pass'"
+                )
             if self.readout == "label" or self.mlm_target == "label":
                 raise ValueError(
                     "without a template (bert) readout must be 'cls' and mlm_target None or 'text'"
@@ -254,6 +302,15 @@ class TransformerOptions:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
+        if self.inference == "top_p" and self.readout != "label":
+            raise ValueError(
+                "inference 'top_p' writes each fixed label into its template state: it needs "
+                "readout 'label' (each label read at its own position)"
+            )
+        if not 0.0 <= float(self.label_noise) < 0.5:
+            raise ValueError(f"label_noise must be in [0, 0.5), got {self.label_noise!r}")
+        if self.mlm_until is not None and not 0.0 < float(self.mlm_until) <= 1.0:
+            raise ValueError(f"mlm_until must be in (0, 1] or null, got {self.mlm_until!r}")
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"mask_prob must be in (0, 1), got {self.mask_prob}")
         if self.pad_to not in ("auto", "longest", "buckets"):

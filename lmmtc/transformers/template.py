@@ -153,6 +153,18 @@ def collate(
     return Batch(input_ids, attention, state_pos, text_mask, labels)
 
 
+def label_token_types(input_ids: torch.Tensor, state_pos: torch.Tensor) -> torch.Tensor:
+    """(B, T) token type ids: 2 + i at label i's three template tokens ``[LS-i] [state]
+    [LE-i]`` (0-based i; state_pos (B, L) is the middle one), 0 elsewhere (the authors'
+    token_type_strategy 'diff')."""
+    b, n_lab = state_pos.shape
+    types = torch.zeros_like(input_ids)
+    value = (2 + torch.arange(n_lab, device=state_pos.device)).expand(b, -1)  # (B, L)
+    for offset in (-1, 0, 1):
+        types.scatter_(1, state_pos + offset, value)
+    return types
+
+
 def batch_pin_memory(batch: Batch) -> Batch:
     """``batch`` with its tensors in page-locked memory (CUDA only): host-to-device copies
     from it can run asynchronously (``non_blocking=True``)."""

@@ -8,7 +8,7 @@ copy kept in memory) restored at the end; bf16 autocast on CUDA; losses logged e
 No host-device synchronisation per step: the logged losses stay on the device until the
 epoch ends (one read an epoch, the same values as a read at each logged step), the
 gradient clipping and the LR schedule need no value from the device, and AdamW is the
-fused kernel where the parameters are on CUDA.
+fused kernel (on CUDA and on the CPU).
 
 Data parallel: when ``accelerate`` is installed and the process was started by
 ``accelerate launch`` (or torchrun) with more than one process, :func:`make_accelerator`
@@ -119,6 +119,30 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+@dataclass(frozen=True)
+class DevScore:
+    """One dev evaluation: micro-F1 at the 0.5 threshold, and the threshold-free LRAP that
+    breaks its ties (every epoch at micro-F1 0, say, when no score has crossed 0.5 yet)."""
+
+    micro_f1: float
+    lrap: float = 0.0
+
+    def key(self) -> tuple[float, float]:
+        """What model selection maximises: micro-F1 first, LRAP on a tie."""
+        return (self.micro_f1, self.lrap)
+
+
+def selection_criterion(scores: list[DevScore], best: int) -> str:
+    """In words, what chose epoch ``best`` (0-based) among ``scores`` (recorded in the
+    run file): micro-F1 alone, or LRAP on a tie or when micro-F1 is 0 throughout."""
+    top = scores[best].micro_f1
+    if top <= 0.0:
+        return "dev lrap (dev micro_f1 0 at every epoch)"
+    if sum(s.micro_f1 == top for s in scores) > 1:
+        return f"dev lrap (tie on dev micro_f1 {top:.4f})"
+    return "dev micro_f1"
+
+
 @dataclass
 class StepLosses:
     """The losses of one batch: ``loss`` is what is back-propagated."""
@@ -145,8 +169,10 @@ class LoopConfig:
 class LoopResult:
     loss_curve: list[dict] = field(default_factory=list)
     dev_micro_f1: list[float] = field(default_factory=list)  # one per evaluation (epoch)
+    dev_lrap: list[float] = field(default_factory=list)  # the same evaluations' LRAP
     best_epoch: int | None = None
     best_dev_micro_f1: float | None = None
+    selected_by: str | None = None  # what chose best_epoch (selection_criterion)
     steps: int = 0
     train_samples: int = 0
     train_seconds: float = 0.0
@@ -166,9 +192,9 @@ def make_optimizer(
 ) -> torch.optim.AdamW:
     """AdamW with no weight decay on biases and LayerNorm weights (BERT's recipe); the
     parameters whose names start with ``head_prefix`` learn at ``head_lr`` when it is set.
-    The warm-up/decay schedule scales every group alike. ``fused`` None: the fused CUDA
-    kernel (one launch for all parameters) when every parameter is on CUDA, else torch's
-    default implementation (the CPU path unchanged)."""
+    The warm-up/decay schedule scales every group alike. ``fused`` None: the fused
+    kernel (one launch for all parameters) when every parameter is on CUDA or the CPU,
+    else torch's default implementation."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -178,7 +204,11 @@ def make_optimizer(
         groups.setdefault((head, no_decay), []).append(param)
     if fused is None:
         params = [p for ps in groups.values() for p in ps]
-        fused = bool(params) and all(p.device.type == "cuda" for p in params)
+        # One fused kernel for all parameters, on CUDA and (torch >= 2.4) on the CPU too:
+        # measured on the 2-core EPYC machine for MiniLM's 22.7 M parameters, an AdamW
+        # step took 0.098 s in torch's default CPU implementation and 0.016 s fused.
+        devices = {p.device.type for p in params}
+        fused = bool(params) and devices <= {"cuda", "cpu"}
     return torch.optim.AdamW(
         [
             {
@@ -227,7 +257,8 @@ def train_loop(
     loader=None,
 ) -> LoopResult:
     """Train ``model``; ``batches(epoch)`` yields (batch, size) pairs, ``step(batch, epoch)``
-    computes the losses, ``evaluate()`` gives dev micro-F1 (best epoch restored).
+    computes the losses, ``evaluate()`` gives a :class:`DevScore` (or a plain dev
+    micro-F1); the best epoch by :meth:`DevScore.key` is restored.
 
     With an ``accelerator`` the batches come from ``loader`` (a DataLoader of (batch,
     size) pairs, sharded here) and ``evaluate`` must gather over the processes."""
@@ -419,15 +450,22 @@ def _progress(total: int, enabled: bool):
 
 def _evaluate_epoch(evaluate, result, model: nn.Module, best_state, epoch: int, bar):
     """Score the dev split after an epoch; keep a copy of the weights when it is the best
-    so far (model selection on dev micro-F1). Returns the best state dict (or None)."""
+    so far: the higher dev micro-F1, LRAP on a tie (strictly better: an exact tie on both
+    keeps the earlier epoch). Returns the best state dict (or None)."""
     if evaluate is None:
         return best_state
-    score = float(evaluate())
-    result.dev_micro_f1.append(score)
-    if result.best_dev_micro_f1 is None or score > result.best_dev_micro_f1:
-        result.best_dev_micro_f1, result.best_epoch = score, epoch + 1
+    score = evaluate()
+    if not isinstance(score, DevScore):
+        score = DevScore(float(score))
+    scores = [DevScore(f, r) for f, r in zip(result.dev_micro_f1, result.dev_lrap)]
+    result.dev_micro_f1.append(float(score.micro_f1))
+    result.dev_lrap.append(float(score.lrap))
+    best = None if result.best_epoch is None else scores[result.best_epoch - 1]
+    if best is None or score.key() > best.key():
+        result.best_dev_micro_f1, result.best_epoch = float(score.micro_f1), epoch + 1
         best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    bar.set_postfix(dev_micro_f1=f"{score:.4f}")
+    result.selected_by = selection_criterion([*scores, score], result.best_epoch - 1)
+    bar.set_postfix(dev_micro_f1=f"{score.micro_f1:.4f}", dev_lrap=f"{score.lrap:.4f}")
     return best_state
 
 
