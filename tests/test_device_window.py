@@ -154,3 +154,49 @@ def test_fp16_copy_loads_as_minilm_with_fp32_weights(tmp_path, monkeypatch):
     monkeypatch.setenv(MINILM_DIR_ENV, str(tmp_path / "nothing"))
     with pytest.raises(BackboneError, match=r"LMMTC_MINILM_DIR=.*nothing: no config.json there"):
         minilm_path()
+
+
+def _tiny_model(folder: Path) -> Path:
+    from lmmtc.transformers.backbone import tiny_random_backbone
+
+    tiny = tiny_random_backbone()
+    tiny.encoder.save_pretrained(folder)
+    tiny.tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_fp16_size_is_estimated_from_the_safetensors_header(tmp_path):
+    source = _tiny_model(tmp_path / "model")
+    written = device_pack.folder_bytes(device_pack.write_fp16_model(source, tmp_path / "fp16"))
+    estimate = device_pack.fp16_bytes(source)
+    assert abs(estimate - written) < 0.01 * written, (estimate, written)
+    assert estimate < 0.6 * device_pack.folder_bytes(source / "model.safetensors") + 2**20
+
+
+def test_pack_refuses_an_oversized_carry_before_writing_it(tmp_path, monkeypatch, capsys):
+    """The tree plus what would be carried past 60 MiB: exit 1, the sum spelled out, and
+    nothing written (the weights' size is estimated before they are written)."""
+    from lmmtc.transformers.backbone import MINILM_DIR_ENV
+
+    source = _tiny_model(tmp_path / "model")
+    monkeypatch.setenv(MINILM_DIR_ENV, str(source))
+    estimate = device_pack.fp16_bytes(source)
+    tree = int(60 * 2**20) - estimate + 1  # one byte over with the weights
+    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: tree)
+    out = tmp_path / "carry"
+    capsys.readouterr()  # the model writer's progress bar
+    assert device_pack.main(["--out", str(out), "--datasets"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        f"error: the working tree {tree / 2**20:.1f} MiB + MiniLM in fp16 (estimated) "
+        f"{estimate / 2**20:.1f} MiB = 60.0 MiB > 60 MiB (the device tool carries 64 at most)"
+    ), err
+    assert not out.exists()
+    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: 61 * 2**20)
+    argv = ["--out", str(out), "--no-minilm", "--datasets", "no-such-set"]
+    assert device_pack.main(argv) == 1  # the tree alone: before any data set is looked at
+    assert "error: the working tree 61.0 MiB = 61.0 MiB > 60 MiB" in capsys.readouterr().err
+    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: 2**20)
+    assert device_pack.main(["--out", str(out), "--datasets"]) == 0  # fits: written
+    assert (out / "minilm" / "model.safetensors").is_file()
+    assert "(at most 60; the device tool's limit 64)" in capsys.readouterr().out
