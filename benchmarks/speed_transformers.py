@@ -118,6 +118,7 @@ class Setup:
     seq_len: int  # bert's length T: text + [CLS] + [SEP]
     num_labels: int
     batches: int  # distinct batches, cycled
+    precision: str = "auto"  # the methods' option: auto (bf16 on CUDA), fp32 or bf16
 
 
 def _rows(setup: Setup, text_len: int):
@@ -194,6 +195,7 @@ def _method_runner(config: Config, setup: Setup) -> Runner:
         device=setup.device,
         compile=config.compile is not None,
         progress=False,
+        precision=setup.precision,
     )
     method._device = resolve_device(setup.device)
     method._build([f"label_{j}" for j in range(n_lab)], None, seed=0)
@@ -294,7 +296,7 @@ def _hf_runner(setup: Setup) -> Runner:
     ]
 
     def step(batch, epoch):
-        with autocast(device, "auto"):
+        with autocast(device, setup.precision):
             out = model(
                 input_ids=batch.input_ids.to(device),
                 attention_mask=batch.attention_mask.to(device),
@@ -310,7 +312,7 @@ def _hf_runner(setup: Setup) -> Runner:
     def run_step(i: int):
         return train_step(step, batches[i % len(batches)], 0.0, optimizer, scheduler, params, loop)
 
-    facts = {"precision": compute_precision(device, "auto")}
+    facts = {"precision": compute_precision(device, setup.precision)}
     return Runner(model, device, setup.seq_len, run_step, facts=facts)
 
 
@@ -377,7 +379,7 @@ def _trainer_rounds(setup: Setup, blocks: int, block: int, warmup_blocks: int, o
             weight_decay=0.01,
             max_grad_norm=1.0,
             warmup_steps=0,
-            bf16=cuda,
+            bf16=cuda or setup.precision == "bf16",
             use_cpu=not cuda,
             logging_strategy="no",
             save_strategy="no",
@@ -397,7 +399,8 @@ def _trainer_rounds(setup: Setup, blocks: int, block: int, warmup_blocks: int, o
 def _trainer_precision(setup: Setup) -> str:
     from lmmtc.transformers.trainer import resolve_device
 
-    return "bf16" if resolve_device(setup.device).type == "cuda" else "fp32"
+    cuda = resolve_device(setup.device).type == "cuda"
+    return "bf16" if cuda or setup.precision == "bf16" else "fp32"
 
 
 def timing(names: list[str], setup: Setup, steps: int, warmup: int, block: int) -> dict:
@@ -535,13 +538,15 @@ def device_info(device: str) -> tuple[str, str, float | None]:
     return "cuda", name, peak
 
 
-def mfu_rows(args, peak: float | None) -> dict:
+def mfu_rows(args, peak: float | None, peaks: dict[str, float] | None = None) -> dict:
     """``bert`` at BERT-base size (random-base) at 128 and 512 tokens, eager and (with
     --mfu-compile) compiled: TFLOP/s and MFU."""
     out = {}
     names = ["bert", "bert_compile"] if args.mfu_compile else ["bert"]
     for seq, batch in ((128, args.mfu_batch_128), (512, args.mfu_batch_512)):
-        setup = Setup("random-base", args.device, batch, seq, args.num_labels, args.batches)
+        setup = Setup(
+            "random-base", args.device, batch, seq, args.num_labels, args.batches, args.precision
+        )
         res = timing(names, setup, args.mfu_steps, args.mfu_warmup, args.mfu_block)
         for name, r in res.items():
             if "error" in r:
@@ -554,7 +559,8 @@ def mfu_rows(args, peak: float | None) -> dict:
                 "step_ms": r["step_ms"],
                 "samples_per_s": r["samples_per_s"],
                 "tflops": tflops,
-                "mfu": None if peak is None else tflops / peak,
+                "precision": r.get("precision"),
+                "mfu": _share(tflops, r.get("precision", "fp32"), peak, peaks or {}),
             }
     return out
 
@@ -658,10 +664,21 @@ def add_utilisation(results: dict, peaks: dict[str, float], card_peak: float | N
         if "step_ms" not in r or not flops:
             continue
         precision = r.get("precision", "fp32")
-        peak = card_peak if card_peak and precision == "bf16" else peaks.get(precision)
         r["tflops"] = flops / (r["step_ms"] / 1000) / 1e12
-        r["peak_tflops"] = peak
-        r["mfu"] = r["tflops"] / peak if peak else None
+        r["peak_tflops"] = _peak(precision, card_peak, peaks)
+        r["mfu"] = _share(r["tflops"], precision, card_peak, peaks)
+
+
+def _peak(precision: str, card_peak: float | None, peaks: dict[str, float]) -> float | None:
+    """The peak a step in ``precision`` is measured against: the card's dense bf16 peak
+    on CUDA, else the matmul rate measured in this run."""
+    return card_peak if card_peak and precision == "bf16" else peaks.get(precision)
+
+
+def _share(tflops: float, precision: str, card_peak: float | None, peaks: dict) -> float | None:
+    """``tflops`` as a fraction of :func:`_peak` (None without one)."""
+    peak = _peak(precision, card_peak, peaks)
+    return tflops / peak if peak else None
 
 
 #: The configuration whose step a method's cell is costed with.
@@ -733,6 +750,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seq-len", type=int, default=128, help="bert's length T (text + 2)")
     parser.add_argument("--num-labels", type=int, default=28)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="the methods' precision option (auto: what a cell gets), also hf's and the "
+        "Trainer's (bf16=True)",
+    )
     parser.add_argument("--configs", default=None, help="comma-separated subset of CONFIGS")
     parser.add_argument("--cudagraphs", action="store_true", help="also bert_cudagraphs (CUDA)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
@@ -776,7 +800,13 @@ def main(argv: list[str] | None = None) -> None:
     peak = args.peak_tflops or peak
     _defaults(args, cuda)
     setup = Setup(
-        args.backbone, args.device, args.batch_size, args.seq_len, args.num_labels, args.batches
+        args.backbone,
+        args.device,
+        args.batch_size,
+        args.seq_len,
+        args.num_labels,
+        args.batches,
+        args.precision,
     )
     if args.preflight is not None:
         ok, line = preflight(setup, max(1, args.preflight))
@@ -858,7 +888,7 @@ def main(argv: list[str] | None = None) -> None:
         print(costs_table(costs))
         print()
     print(flush=True)
-    mfu = {} if args.no_mfu or args.no_timing else mfu_rows(args, peak)
+    mfu = {} if args.no_mfu or args.no_timing else mfu_rows(args, peak, peaks)
     flat = ratios(results, mfu, args)
     print(summary(flat, mfu, device_name, peak, args))
     write_json(mfu, flat)
@@ -946,8 +976,8 @@ def summary(flat: dict, mfu: dict, device_name: str, peak: float | None, args) -
         lines += [
             "",
             f"BERT-base size (random-base), {device_name}, dense bf16 peak "
-            f"{'n/a' if peak is None else f'{peak:.0f} TFLOP/s'}; FLOPs = 6 x N x tokens + "
-            f"attention, N without the embedding tables",
+            f"{'n/a (MFU: of the matmul rate measured in this run)' if peak is None else f'{peak:.0f} TFLOP/s'}; "
+            f"FLOPs = 6 x N x tokens + attention, N without the embedding tables",
             "",
             "| config | batch | seq len | step ms | samples/s | TFLOP/s | MFU |",
             "|---|---|---|---|---|---|---|",
