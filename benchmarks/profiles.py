@@ -71,11 +71,13 @@ PROFILES: dict[str, Profile] = {
         "3 seeds; transformer methods only",
         seeds=(1, 2, 3),
         families=("transformer",),
-        # 37 ms a MiniLM step at batch 16 on an H200 (README, before issue 15's speed path):
-        # 2.3 s per 1,000 rows and epoch, plus ~20% for the dev and test passes, loading
-        # and CUDA's start: a GoEmotions cell ~2 min. Run files of the same method, data
-        # set and card replace this guess (benchmarks/budget.py).
-        cost_per_1k={"transformer": 2.8},
+        # Seconds per 1,000 rows and epoch on an H200, from the committed sweep
+        # (results/sweeps/goemotions-h200): the fastest run of the slowest method, lm_mlm,
+        # 625 steps in 24.3 s with its dev passes (38.8 ms a step, four cells sharing the
+        # card: 2.43 s per 1,000 rows), plus 10% for the test pass, loading and tokenising:
+        # a GoEmotions cell ~117 s (tests/test_budget.py recomputes it from the run files).
+        # Run files of the same method, data set and card replace it (benchmarks/budget.py).
+        cost_per_1k={"transformer": 2.7},
         priority=(
             Priority("table2", ("goemotions",), ("bert", "lm", "lm_mlm")),
             Priority("figure5", ("goemotions",), seeds=(1,)),

@@ -118,6 +118,7 @@ class Setup:
     seq_len: int  # bert's length T: text + [CLS] + [SEP]
     num_labels: int
     batches: int  # distinct batches, cycled
+    precision: str = "auto"  # the methods' option: auto (bf16 on CUDA), fp32 or bf16
 
 
 def _rows(setup: Setup, text_len: int):
@@ -155,6 +156,7 @@ class Runner:
     run_step: object  # (i) -> StepLosses
     flush: object = None  # () -> None: read the block's logged losses
     extra: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)  # the training path it took (preflight)
 
     def block(self, first: int, k: int) -> float:
         start = time.perf_counter()
@@ -177,6 +179,7 @@ def _method_runner(config: Config, setup: Setup) -> Runner:
         LoopConfig,
         LossLog,
         compile_module,
+        compute_precision,
         linear_warmup_decay,
         make_optimizer,
         resolve_device,
@@ -192,6 +195,7 @@ def _method_runner(config: Config, setup: Setup) -> Runner:
         device=setup.device,
         compile=config.compile is not None,
         progress=False,
+        precision=setup.precision,
     )
     method._device = resolve_device(setup.device)
     method._build([f"label_{j}" for j in range(n_lab)], None, seed=0)
@@ -218,9 +222,16 @@ def _method_runner(config: Config, setup: Setup) -> Runner:
         log.add(i + 1, 0, i % len(order), losses)
         return losses
 
-    seq = int(method._batch(packed, order[0]).input_ids.shape[1])
+    first = method._batch(packed, order[0])
+    seq = int(first.input_ids.shape[1])
     runner = Runner(network, method._device, seq, run_step, log.flush)
     runner.extra["flops_per_step"] = _train_flops(network, bs, seq)
+    runner.facts = {
+        "precision": compute_precision(method._device, method.options.precision),
+        "fused_adamw": bool(optimizer.defaults.get("fused")),
+        "pinned": bool(first.input_ids.is_pinned()),
+        "buckets": method._buckets(),
+    }
     return runner
 
 
@@ -260,6 +271,7 @@ def _hf_runner(setup: Setup) -> Runner:
         LoopConfig,
         StepLosses,
         autocast,
+        compute_precision,
         linear_warmup_decay,
         make_optimizer,
         resolve_device,
@@ -284,7 +296,7 @@ def _hf_runner(setup: Setup) -> Runner:
     ]
 
     def step(batch, epoch):
-        with autocast(device, "auto"):
+        with autocast(device, setup.precision):
             out = model(
                 input_ids=batch.input_ids.to(device),
                 attention_mask=batch.attention_mask.to(device),
@@ -300,7 +312,8 @@ def _hf_runner(setup: Setup) -> Runner:
     def run_step(i: int):
         return train_step(step, batches[i % len(batches)], 0.0, optimizer, scheduler, params, loop)
 
-    return Runner(model, device, setup.seq_len, run_step)
+    facts = {"precision": compute_precision(device, setup.precision)}
+    return Runner(model, device, setup.seq_len, run_step, facts=facts)
 
 
 def build(name: str, setup: Setup) -> Runner:
@@ -366,7 +379,7 @@ def _trainer_rounds(setup: Setup, blocks: int, block: int, warmup_blocks: int, o
             weight_decay=0.01,
             max_grad_norm=1.0,
             warmup_steps=0,
-            bf16=cuda,
+            bf16=cuda or setup.precision == "bf16",
             use_cpu=not cuda,
             logging_strategy="no",
             save_strategy="no",
@@ -381,6 +394,13 @@ def _trainer_rounds(setup: Setup, blocks: int, block: int, warmup_blocks: int, o
         )
         trainer.remove_callback(PrinterCallback)  # no train-metrics line amid the tables
         trainer.train()
+
+
+def _trainer_precision(setup: Setup) -> str:
+    from lmmtc.transformers.trainer import resolve_device
+
+    cuda = resolve_device(setup.device).type == "cuda"
+    return "bf16" if cuda or setup.precision == "bf16" else "fp32"
 
 
 def timing(names: list[str], setup: Setup, steps: int, warmup: int, block: int) -> dict:
@@ -435,6 +455,8 @@ def timing(names: list[str], setup: Setup, steps: int, warmup: int, block: int) 
         runner = runners.get(name)
         results[name] = {
             "seq_len": runner.seq_len if runner else setup.seq_len,
+            # the Trainer: bf16=True on CUDA, fp32 on CPU (see _trainer_rounds)
+            "precision": runner.facts.get("precision") if runner else _trainer_precision(setup),
             "samples_per_s": setup.batch_size / median,
             "step_ms": 1000 * median,
             "step_ms_blocks": [round(1000 * t, 3) for t in times[name]],  # in round order
@@ -516,13 +538,15 @@ def device_info(device: str) -> tuple[str, str, float | None]:
     return "cuda", name, peak
 
 
-def mfu_rows(args, peak: float | None) -> dict:
+def mfu_rows(args, peak: float | None, peaks: dict[str, float] | None = None) -> dict:
     """``bert`` at BERT-base size (random-base) at 128 and 512 tokens, eager and (with
     --mfu-compile) compiled: TFLOP/s and MFU."""
     out = {}
     names = ["bert", "bert_compile"] if args.mfu_compile else ["bert"]
     for seq, batch in ((128, args.mfu_batch_128), (512, args.mfu_batch_512)):
-        setup = Setup("random-base", args.device, batch, seq, args.num_labels, args.batches)
+        setup = Setup(
+            "random-base", args.device, batch, seq, args.num_labels, args.batches, args.precision
+        )
         res = timing(names, setup, args.mfu_steps, args.mfu_warmup, args.mfu_block)
         for name, r in res.items():
             if "error" in r:
@@ -535,7 +559,8 @@ def mfu_rows(args, peak: float | None) -> dict:
                 "step_ms": r["step_ms"],
                 "samples_per_s": r["samples_per_s"],
                 "tflops": tflops,
-                "mfu": None if peak is None else tflops / peak,
+                "precision": r.get("precision"),
+                "mfu": _share(tflops, r.get("precision", "fp32"), peak, peaks or {}),
             }
     return out
 
@@ -565,6 +590,154 @@ def ratios(results: dict, mfu: dict, args) -> dict:
     return out
 
 
+#: What the CUDA training path must take (issue 20's preflight): fact -> what it must be.
+CUDA_PATH = {"precision": "bf16", "fused_adamw": True, "pinned": True}
+
+
+def preflight(setup: Setup, steps: int) -> tuple[bool, str]:
+    """``steps`` training steps of ``bert`` on the suite's own path, then one line: whether
+    it ran, its losses were finite and (on CUDA) it took bf16 autocast, fused AdamW,
+    pinned batches with non-blocking copies and bucket padding."""
+    import math
+
+    start = time.perf_counter()
+    try:
+        runner = build("bert", setup)
+        first = runner.block(0, 1)
+        rest = runner.block(1, steps - 1) if steps > 1 else first
+        loss = float(runner.run_step(steps).loss.detach().float().cpu())
+    except Exception as err:
+        return False, f"preflight failed: bert on {setup.device}: {_short(err)}"
+    facts = runner.facts
+    where = f"{steps} steps of bert ({setup.backbone}, {runner.device.type}, T = {runner.seq_len})"
+    if not math.isfinite(loss):
+        return False, f"preflight failed: {where}: loss {loss}"
+    if runner.device.type == "cuda":
+        wrong = [
+            f"{k} {facts.get(k)!r}, not {v!r}" for k, v in CUDA_PATH.items() if facts.get(k) != v
+        ]
+        if not facts.get("buckets"):
+            wrong.append("no bucket padding")
+        if wrong:
+            return False, f"preflight failed: {where}: the CUDA path took {'; '.join(wrong)}"
+    step_ms = 1000 * rest / max(1, steps - 1)
+    path = ", ".join(f"{k} {v}" for k, v in facts.items() if k != "buckets")
+    buckets = facts.get("buckets")
+    path += f", buckets {buckets[0]}..{buckets[-1]}" if buckets else ", no buckets"
+    return True, (
+        f"preflight ok: {where} in {time.perf_counter() - start:.1f} s "
+        f"({step_ms:.1f} ms a step after the first, loss {loss:.3f}); {path}"
+    )
+
+
+def matmul_peaks(device: str, n: int = 2048, reps: int = 5) -> dict[str, float]:
+    """This machine's own fp32 and bf16 matmul rate (TFLOP/s, the best of ``reps`` n x n
+    products after one warm-up): the peak a CPU step is measured against."""
+    import torch
+
+    from lmmtc.transformers.trainer import resolve_device
+
+    dev = resolve_device(device)
+    out = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(n, n, device=dev).to(dtype)
+        b = torch.randn(n, n, device=dev).to(dtype)
+        torch.matmul(a, b)
+        best = float("inf")
+        for _ in range(reps):
+            _sync(dev)
+            start = time.perf_counter()
+            torch.matmul(a, b)
+            _sync(dev)
+            best = min(best, time.perf_counter() - start)
+        out[name] = 2 * n**3 / best / 1e12
+    return out
+
+
+def add_utilisation(results: dict, peaks: dict[str, float], card_peak: float | None) -> None:
+    """Each timed configuration's achieved TFLOP/s and its share of the peak of the
+    precision it computes in: the card's dense bf16 peak on CUDA, else the matmul rate
+    measured in this run (``hf``/``trainer``: the FLOPs of ``bert``, the same model)."""
+    bert_flops = results.get("bert", {}).get("flops_per_step")
+    for name, r in results.items():
+        flops = r.get("flops_per_step") or (bert_flops if name in ("hf", "trainer") else None)
+        if "step_ms" not in r or not flops:
+            continue
+        precision = r.get("precision", "fp32")
+        r["tflops"] = flops / (r["step_ms"] / 1000) / 1e12
+        r["peak_tflops"] = _peak(precision, card_peak, peaks)
+        r["mfu"] = _share(r["tflops"], precision, card_peak, peaks)
+
+
+def _peak(precision: str, card_peak: float | None, peaks: dict[str, float]) -> float | None:
+    """The peak a step in ``precision`` is measured against: the card's dense bf16 peak
+    on CUDA, else the matmul rate measured in this run."""
+    return card_peak if card_peak and precision == "bf16" else peaks.get(precision)
+
+
+def _share(tflops: float, precision: str, card_peak: float | None, peaks: dict) -> float | None:
+    """``tflops`` as a fraction of :func:`_peak` (None without one)."""
+    peak = _peak(precision, card_peak, peaks)
+    return tflops / peak if peak else None
+
+
+#: The configuration whose step a method's cell is costed with.
+CELL_CONFIGS = {"bert": "bert", "bert_mlm": "bert_mlm", "lm": "lm", "lm_mlm": "lm_mlm"}
+
+
+def cell_costs(results: dict, dataset: str, measured_text_len: int, profile: str = "cpu") -> dict:
+    """Training seconds of one ``profile`` cell of each method on ``dataset``: its steps
+    (training rows after the profile's subset / batch size, x epochs) x the step measured
+    here. Without the dev and test passes; the cell's texts are padded to the batch's
+    longest (shorter than the measured length on CPU), so this is an upper bound there."""
+    import math
+
+    from benchmarks.estimate import capped_rows, epochs_of, train_rows
+    from benchmarks.paths import DEFAULT_DATA
+    from benchmarks.plan import Planned
+    from benchmarks.profiles import get_profile
+    from benchmarks.records import Cell
+
+    out = {}
+    for method, config in CELL_CONFIGS.items():
+        r = results.get(config, {})
+        if "step_ms" not in r:
+            continue
+        _, resolved = Planned(Cell(profile, dataset, method)).resolve(get_profile(profile))
+        params = resolved.params
+        rows = capped_rows(train_rows(dataset, DEFAULT_DATA), resolved.subset)
+        steps = math.ceil(rows / int(params.get("batch_size", 16))) * epochs_of(params)
+        text_len = params.get("text_len") or int(params.get("max_len") or 514) - 2
+        out[method] = {
+            "profile": profile,
+            "dataset": dataset,
+            "train_rows": rows,
+            "epochs": epochs_of(params),
+            "steps": steps,
+            "cell_text_len": text_len,
+            "measured_text_len": measured_text_len,
+            "step_ms": r["step_ms"],
+            "train_minutes": steps * r["step_ms"] / 1000 / 60,
+        }
+    return out
+
+
+def costs_table(costs: dict) -> str:
+    """The cell costs as Markdown."""
+    lines = [
+        "| method | cell | rows x epochs | steps | cell text len | measured text len | step ms "
+        "| training min |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method, c in costs.items():
+        lines.append(
+            f"| {method} | {c['profile']}/{c['dataset']} | {c['train_rows']} x {c['epochs']:g} "
+            f"| {c['steps']:g} | {c['cell_text_len']} | {c['measured_text_len']} "
+            f"| {c['step_ms']:.1f} | {c['train_minutes']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="transformer training throughput, side by side")
     parser.add_argument("--backbone", default="minilm", help="tiny-random, minilm or a path")
@@ -577,6 +750,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seq-len", type=int, default=128, help="bert's length T (text + 2)")
     parser.add_argument("--num-labels", type=int, default=28)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="the methods' precision option (auto: what a cell gets), also hf's and the "
+        "Trainer's (bf16=True)",
+    )
     parser.add_argument("--configs", default=None, help="comma-separated subset of CONFIGS")
     parser.add_argument("--cudagraphs", action="store_true", help="also bert_cudagraphs (CUDA)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
@@ -589,6 +769,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peak-tflops", type=float, default=None, help="dense bf16 peak")
     parser.add_argument("--quick", action="store_true", help="3 steps, no memory, no CPU compile")
     parser.add_argument("--json", default=None, help="write every number here")
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="time each configuration alone, in --configs order, writing the JSON after each "
+        "(a GPU window's time limit keeps the rows done); default: interleaved",
+    )
+    parser.add_argument(
+        "--preflight",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="only run STEPS training steps of bert on the suite's path and print one line; "
+        "exit 1 when it fails or (on CUDA) misses bf16, fused AdamW, pinned memory or buckets",
+    )
+    parser.add_argument(
+        "--cell-dataset",
+        default="goemotions",
+        help="the data set whose cpu-profile cell of each method is costed (default goemotions)",
+    )
     parser.add_argument("--memory-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     code = git_state()
@@ -601,17 +800,67 @@ def main(argv: list[str] | None = None) -> None:
     peak = args.peak_tflops or peak
     _defaults(args, cuda)
     setup = Setup(
-        args.backbone, args.device, args.batch_size, args.seq_len, args.num_labels, args.batches
+        args.backbone,
+        args.device,
+        args.batch_size,
+        args.seq_len,
+        args.num_labels,
+        args.batches,
+        args.precision,
     )
+    if args.preflight is not None:
+        ok, line = preflight(setup, max(1, args.preflight))
+        print(line, flush=True)
+        sys.exit(0 if ok else 1)
     if args.memory_worker:
         print(json.dumps(memory_worker(args.memory_worker, setup)))
         return
     names = args.configs.split(",")
-    results = (
-        {name: {"peak_mb": None} for name in names}
-        if args.no_timing
-        else timing(names, setup, args.steps, args.warmup, args.block)
-    )
+    peaks = matmul_peaks(args.device) if not args.no_timing else {}
+    if peaks:
+        print(
+            f"matmul peak of this machine (2048^3, best of 5): fp32 {1000 * peaks['fp32']:.0f}, "
+            f"bf16 {1000 * peaks['bf16']:.0f} GFLOP/s",
+            flush=True,
+        )
+    results: dict = {name: {"peak_mb": None} for name in names}
+
+    def write_json(mfu: dict, flat: dict) -> None:
+        if not args.json:
+            return
+        record = {
+            "device": kind,
+            "device_name": device_name,
+            "peak_bf16_tflops": peak,
+            "matmul_tflops": peaks,  # measured in this run
+            "torch": torch.__version__,
+            "git": code,  # the commit whose code ran (read at start)
+            "packages": package_versions(),
+            "args": {k: v for k, v in vars(args).items() if k != "memory_worker"},
+            **flat,
+            "samples_per_s": {
+                n: r["samples_per_s"] for n, r in results.items() if "samples_per_s" in r
+            },
+            "configs": results,
+            "cell_costs": cell_costs(results, args.cell_dataset, args.seq_len - 2),
+            "mfu": mfu,
+        }
+        with atomic_write(args.json) as handle:  # whole or absent, even when killed
+            json.dump(record, handle, indent=1)
+
+    if args.no_timing:
+        pass
+    elif args.one_by_one:  # each row written as it ends: a time limit keeps the rows done
+        for name in names:
+            results.update(timing([name], setup, args.steps, args.warmup, args.block))
+            add_utilisation(results, peaks, peak)
+            write_json({}, ratios(results, {}, args))
+            row = results[name]
+            shown = row.get("error") or f"{row['step_ms']:.1f} ms a step"
+            print(f"{name}: {shown}", flush=True)
+    else:
+        results = timing(names, setup, args.steps, args.warmup, args.block)
+    add_utilisation(results, peaks, peak)
     if not args.no_memory:
         base = _worker_args(argv if argv is not None else sys.argv[1:])
         for name in names:
@@ -623,33 +872,23 @@ def main(argv: list[str] | None = None) -> None:
                 last = proc.stdout.strip().splitlines()[-1]
                 results[name]["peak_mb"] = json.loads(last)["peak_mb"]
 
-    def write_json(mfu: dict, flat: dict) -> None:
-        if not args.json:
-            return
-        record = {
-            "device": kind,
-            "device_name": device_name,
-            "peak_bf16_tflops": peak,
-            "torch": torch.__version__,
-            "git": code,  # the commit whose code ran (read at start)
-            "packages": package_versions(),
-            "args": {k: v for k, v in vars(args).items() if k != "memory_worker"},
-            **flat,
-            "samples_per_s": {
-                n: r["samples_per_s"] for n, r in results.items() if "samples_per_s" in r
-            },
-            "configs": results,
-            "mfu": mfu,
-        }
-        with atomic_write(args.json) as handle:  # whole or absent, even when killed
-            json.dump(record, handle, indent=1)
-
     # The MiniLM rows first, written and printed: a run stopped during the MFU rows (by
     # device_window.sh's time limit) keeps them.
     write_json({}, ratios(results, {}, args))
     print(table(results, args, device_name))
+    print()
+    costs = cell_costs(results, args.cell_dataset, args.seq_len - 2)
+    if costs:
+        print(
+            f"One cpu-profile {args.cell_dataset} cell of each method: its training steps x "
+            f"the step measured above (no dev/test passes; the measured text length is the "
+            f"cell's longest, dynamic padding makes most batches shorter)"
+        )
+        print()
+        print(costs_table(costs))
+        print()
     print(flush=True)
-    mfu = {} if args.no_mfu or args.no_timing else mfu_rows(args, peak)
+    mfu = {} if args.no_mfu or args.no_timing else mfu_rows(args, peak, peaks)
     flat = ratios(results, mfu, args)
     print(summary(flat, mfu, device_name, peak, args))
     write_json(mfu, flat)
@@ -699,12 +938,13 @@ def table(results: dict, args, device_name: str) -> str:
         f"blocks of {args.block} after {args.warmup} warm-up, configurations interleaved "
         f"block by block; peak memory: each alone in a subprocess",
         "",
-        "| config | seq len | samples/s | step ms | peak MB | vs | throughput ratio |",
-        "|---|---|---|---|---|---|---|",
+        "| config | seq len | samples/s | step ms | peak MB | vs | throughput ratio "
+        "| precision | TFLOP/s | of peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         if "error" in r:
-            lines.append(f"| {name} | failed: {r['error']} | | | | | |")
+            lines.append(f"| {name} | failed: {r['error']} | | | | | | | | |")
             continue
         ref = REFERENCE.get(name)
         other = results.get(ref or "", {})
@@ -716,7 +956,13 @@ def table(results: dict, args, device_name: str) -> str:
             else " |  | "
         )
         peak = "" if r["peak_mb"] is None else format(r["peak_mb"], ".0f")
-        lines.append(f"| {name} | {speed} | {peak} | {ref or ''} | {ratio} |")
+        use = (
+            f"{r.get('precision', '')} | {r['tflops']:.3f} | "
+            + ("n/a" if r.get("mfu") is None else f"{100 * r['mfu']:.1f}%")
+            if "tflops" in r
+            else f"{r.get('precision', '')} | | "
+        )
+        lines.append(f"| {name} | {speed} | {peak} | {ref or ''} | {ratio} | {use} |")
     return "\n".join(lines)
 
 
@@ -730,8 +976,8 @@ def summary(flat: dict, mfu: dict, device_name: str, peak: float | None, args) -
         lines += [
             "",
             f"BERT-base size (random-base), {device_name}, dense bf16 peak "
-            f"{'n/a' if peak is None else f'{peak:.0f} TFLOP/s'}; FLOPs = 6 x N x tokens + "
-            f"attention, N without the embedding tables",
+            f"{'n/a (MFU: of the matmul rate measured in this run)' if peak is None else f'{peak:.0f} TFLOP/s'}; "
+            f"FLOPs = 6 x N x tokens + attention, N without the embedding tables",
             "",
             "| config | batch | seq len | step ms | samples/s | TFLOP/s | MFU |",
             "|---|---|---|---|---|---|---|",

@@ -12,6 +12,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_RAW = Path(os.environ.get("LMMTC_SHARED_RAW", REPO_ROOT.parent / "shared" / "data" / "raw"))
 
 
+#: pytest-xdist workers when the command line names none (the test extra installs it):
+#: both cores of the CI machine. ``-n 0`` runs in one process.
+XDIST_WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The README's ``python -m pytest -q -ra`` on both cores: pytest-xdist with
+    :data:`XDIST_WORKERS` workers, one test file per worker at a time (``loadfile``: a
+    module's fixtures, e.g. its trained runs, are built once), unless ``-n`` was given or
+    pytest-xdist is not installed (then one process, as before)."""
+    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return
+    if config.option.numprocesses is None and not config.option.collectonly:
+        config.option.numprocesses = XDIST_WORKERS
+        if config.option.dist == "no":
+            config.option.dist = "loadfile"
+
+
 def raw_dir_or_skip(name: str) -> Path:
     """The real raw folder of data set ``name``, or skip the test when it is absent."""
     path = SHARED_RAW / name

@@ -38,7 +38,7 @@ def rehearsal(tmp_path_factory):
         name="goemotions", num_labels=28, num_clusters=7, n_train=48, n_dev=16, n_test=16
     )
     write_synthetic(data / "goemotions", small)
-    # 4,000 rows x Reuters' 5 epochs: ~56 s in the gpu profile's cost table, x 1.15 more
+    # 4,000 rows x Reuters' 5 epochs: ~54 s in the gpu profile's cost table, x 1.15 more
     # than the 60 s budget: the budget always leaves cells for the next window
     big = SyntheticConfig(name="reuters", num_labels=10, n_train=4000, n_dev=16, n_test=16)
     write_synthetic(data / "reuters", big)
@@ -50,7 +50,8 @@ def rehearsal(tmp_path_factory):
         **os.environ,
         "DEVICE": "cpu",
         "BACKBONE": "tiny-random",
-        "TOTAL": "150",  # the whole command's limit; the runner gets BUDGET
+        "TOTAL": "600",  # the whole command's limit; the runner gets BUDGET
+        "PREFLIGHT_LIMIT": "300",  # importing torch alone can take 30 s on a loaded CPU
         "BUDGET": "60",
         "CARRY": str(carry),
         "PYTHON": sys.executable,
@@ -63,7 +64,7 @@ def rehearsal(tmp_path_factory):
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     return out, proc
 
@@ -72,7 +73,7 @@ def test_rehearsal_stops_at_the_budget_with_cells_left(rehearsal):
     out, proc = rehearsal
     assert proc.returncode == 75, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == [
-        "runner.log",
+        "runner-1.log",
         "runs.tar.gz",
         "speed.json",
         "speed.log",
@@ -80,9 +81,15 @@ def test_rehearsal_stops_at_the_budget_with_cells_left(rehearsal):
     ]
     window = (out / "window.txt").read_text()
     assert "CUDA available: False; card: none" in window
-    assert "runner: --profile gpu --priority --budget 60 " in window
-    assert "runner: exit 75" in window
-    runner = (out / "runner.log").read_text()
+    assert "preflight ok: 20 steps of bert (tiny-random, cpu, T = 64)" in window
+    assert "runner 1: --profile gpu --priority --budget 60 " in window
+    assert "runner 1: exit 75" in window
+    # each cell packed as it ends, while the runner goes on; the speed script after them
+    assert window.index("packed runs/gpu/goemotions/bert/seed1.json") < window.index(
+        "runner 1: exit"
+    )
+    assert window.index("runner 1: exit 75") < window.index("speed script (at most")
+    runner = (out / "runner-1.log").read_text()
     assert "left for the next window:" in runner
     for seed in (1, 2, 3):  # never fit: left with their estimate, never started
         assert f"gpu/reuters/bert/seed{seed}" in runner
@@ -90,7 +97,7 @@ def test_rehearsal_stops_at_the_budget_with_cells_left(rehearsal):
     # left with its estimate: it does not fit, or a cell before it spent the budget
     assert line.endswith(
         (
-            "~56 s  needs ~56 s, more than the whole budget (the gpu profile's cost table)",
+            "~54 s  needs ~54 s, more than the whole budget (the gpu profile's cost table)",
             "is spent (the gpu profile's cost table)",
         )
     )
@@ -154,3 +161,75 @@ def test_fp16_copy_loads_as_minilm_with_fp32_weights(tmp_path, monkeypatch):
     monkeypatch.setenv(MINILM_DIR_ENV, str(tmp_path / "nothing"))
     with pytest.raises(BackboneError, match=r"LMMTC_MINILM_DIR=.*nothing: no config.json there"):
         minilm_path()
+
+
+def _tiny_model(folder: Path) -> Path:
+    from lmmtc.transformers.backbone import tiny_random_backbone
+
+    tiny = tiny_random_backbone()
+    tiny.encoder.save_pretrained(folder)
+    tiny.tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_fp16_size_is_estimated_from_the_safetensors_header(tmp_path):
+    source = _tiny_model(tmp_path / "model")
+    written = device_pack.folder_bytes(device_pack.write_fp16_model(source, tmp_path / "fp16"))
+    estimate = device_pack.fp16_bytes(source)
+    assert abs(estimate - written) < 0.01 * written, (estimate, written)
+    assert estimate < 0.6 * device_pack.folder_bytes(source / "model.safetensors") + 2**20
+
+
+def test_pack_refuses_an_oversized_carry_before_writing_it(tmp_path, monkeypatch, capsys):
+    """The tree plus what would be carried past 60 MiB: exit 1, the sum spelled out, and
+    nothing written (the weights' size is estimated before they are written)."""
+    from lmmtc.transformers.backbone import MINILM_DIR_ENV
+
+    source = _tiny_model(tmp_path / "model")
+    monkeypatch.setenv(MINILM_DIR_ENV, str(source))
+    estimate = device_pack.fp16_bytes(source)
+    tree = int(60 * 2**20) - estimate + 1  # one byte over with the weights
+    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: tree)
+    out = tmp_path / "carry"
+    capsys.readouterr()  # the model writer's progress bar
+    assert device_pack.main(["--out", str(out), "--datasets"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        f"error: the working tree {tree / 2**20:.1f} MiB + MiniLM in fp16 (estimated) "
+        f"{estimate / 2**20:.1f} MiB = 60.0 MiB > 60 MiB (the device tool carries 64 at most)"
+    ), err
+    assert not out.exists()
+    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: 61 * 2**20)
+    argv = ["--out", str(out), "--no-minilm", "--datasets", "no-such-set"]
+    assert device_pack.main(argv) == 1  # the tree alone: before any data set is looked at
+    assert "error: the working tree 61.0 MiB = 61.0 MiB > 60 MiB" in capsys.readouterr().err
+    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: 2**20)
+    assert device_pack.main(["--out", str(out), "--datasets"]) == 0  # fits: written
+    assert (out / "minilm" / "model.safetensors").is_file()
+    assert "(at most 60; the device tool's limit 64)" in capsys.readouterr().out
+
+
+def test_a_failed_preflight_stops_the_window_before_any_cell(tmp_path):
+    """A training path that breaks costs the preflight's seconds, not the window: exit 3
+    with the one-line reason, no runner started."""
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "DEVICE": "cpu",
+        "BACKBONE": "no-such-backbone",  # what the preflight trains: it cannot load
+        "CARRY": str(tmp_path / "nothing"),  # the installed MiniLM
+        "PYTHON": sys.executable,
+        "PREFLIGHT_LIMIT": "300",
+    }
+    env.pop("OUT", None)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), str(out)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == ["window.txt"]
+    lines = (out / "window.txt").read_text().splitlines()
+    failed = [line for line in lines if "] preflight failed: bert on cpu: " in line]
+    assert len(failed) == 1 and "no-such-backbone" in failed[0], lines
+    assert lines[-1].endswith(
+        "not usable: the preflight failed (its output is above); no cells run"
+    )

@@ -20,6 +20,7 @@ from benchmarks.run import main
 from benchmarks.scores import (
     ScoresError,
     artefact_path,
+    as_stored,
     ids_sha256,
     read_scores,
     scores_path,
@@ -165,3 +166,36 @@ def test_attention_maps_are_found_in_the_scores_file_or_an_older_npz(tmp_path):
     record.artefacts = {"attention": "seed1.scores.npz"}
     np.savez(scores_path(run), attention=np.zeros((2, 3, 3)))
     assert artefact_path(record, "attention") == scores_path(run)
+
+
+def test_float16_storage_keeps_every_decision_at_the_threshold():
+    """Scores just above 0.5 would round to 0.5 in float16; they stay above it, so the
+    paper's decisions are the model's own; the others round to the nearest float16."""
+    scores = np.array([[0.5, 0.50001, 0.5 + 2**-13, 0.49999, 0.123456789, 1.0]], np.float32)
+    stored = as_stored(scores)
+    assert stored.dtype == np.float32
+    assert ((stored > 0.5) == (scores > 0.5)).all()
+    assert stored[0, 1] == stored[0, 2] == 0.5 + 2**-11  # the next float16 above 0.5
+    assert stored[0, 0] == 0.5 and stored[0, 3] == 0.5  # 0.49999 rounds to 0.5: not above
+    assert stored[0, 4] == np.float32(np.float16(0.123456789)) != scores[0, 4]
+    assert (as_stored(stored) == stored).all()  # stored values are stored exactly
+
+
+def test_new_files_hold_float16_and_old_float32_files_still_load(runs, tmp_path):
+    results = copy_results(runs, tmp_path)
+    record = read_record(Cell("smoke", "reuters", "br").path(results))
+    path = scores_path(record.path)
+    with np.load(path) as data:
+        arrays = dict(data)
+    assert int(arrays["format"]) == 2 and arrays["test_scores"].dtype == np.float16
+    new = read_scores(record)
+    # a format-1 file (float32 scores), as written before: the same values load
+    old = {**arrays, "format": np.asarray(1)}
+    old.update({f"{s}_scores": arrays[f"{s}_scores"].astype(np.float32) for s in ("dev", "test")})
+    np.savez_compressed(path, **old)
+    record.scores.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    loaded = read_scores(record)
+    for split in ("dev", "test"):
+        assert loaded[split].scores.dtype == np.float32
+        assert (loaded[split].scores == new[split].scores).all()
+        assert (loaded[split].labels == new[split].labels).all()

@@ -53,3 +53,49 @@ def test_flops_and_peaks():
     match = lambda name: next(p for k, p in speed_transformers.PEAK_BF16_TFLOPS if k in name)  # noqa: E731
     assert match("NVIDIA H200") == match("NVIDIA H100 80GB HBM3") == table["H100"] == 989.4
     assert match("NVIDIA H100 PCIe") == 756.0 and match("NVIDIA A100-SXM4-80GB") == 312.0
+
+
+def test_one_by_one_rows_with_the_share_of_the_measured_peak_and_cell_costs(tmp_path, capsys):
+    out = tmp_path / "speed.json"
+    small = ["--seq-len", "24", "--batch-size", "4", "--num-labels", "3", "--batches", "2"]
+    speed_transformers.main(
+        ["--backbone", "tiny-random", "--device", "cpu", "--quick", "--no-mfu", "--one-by-one"]
+        + [*small, "--configs", "bert,lm", "--json", str(out)]
+    )
+    record = json.loads(out.read_text())
+    peaks = record["matmul_tflops"]
+    assert peaks["fp32"] > 0 and peaks["bf16"] > 0  # measured in the same run
+    bert = record["configs"]["bert"]
+    assert bert["precision"] == "fp32" and bert["peak_tflops"] == peaks["fp32"]
+    assert bert["mfu"] == pytest.approx(
+        bert["flops_per_step"] / (bert["step_ms"] / 1000) / 1e12 / peaks["fp32"]
+    )
+    # the cpu profile's GoEmotions cell: 2,000 rows / batch 16 x 5 epochs = 625 steps
+    costs = record["cell_costs"]
+    assert set(costs) == {"bert", "lm"}
+    assert costs["lm"]["steps"] == 625 and costs["lm"]["cell_text_len"] == 62
+    assert costs["bert"]["measured_text_len"] == 22
+    assert costs["lm"]["train_minutes"] == pytest.approx(625 * costs["lm"]["step_ms"] / 60000)
+    printed = capsys.readouterr().out
+    assert printed.index("bert: ") < printed.index("lm: ")  # each row as it ends
+    assert "| lm | cpu/goemotions | 2000 x 5 | 625 | 62 | 22 |" in printed
+
+
+def test_preflight_is_one_line_and_fails_with_the_reason(capsys, monkeypatch):
+    setup = speed_transformers.Setup("tiny-random", "cpu", 4, 24, 3, 2)
+    ok, line = speed_transformers.preflight(setup, 3)
+    assert ok and line.startswith("preflight ok: 3 steps of bert (tiny-random, cpu, T = 24)")
+    assert "precision fp32, fused_adamw False, pinned False" in line
+
+    def broken(name, setup):
+        raise RuntimeError("no kernel image is available\nsecond line")
+
+    monkeypatch.setattr(speed_transformers, "build", broken)
+    ok, line = speed_transformers.preflight(setup, 3)
+    assert not ok
+    assert line == "preflight failed: bert on cpu: RuntimeError: no kernel image is available"
+    with pytest.raises(SystemExit) as stop:
+        speed_transformers.main(
+            ["--backbone", "tiny-random", "--device", "cpu", "--preflight", "3"]
+        )
+    assert stop.value.code == 1 and capsys.readouterr().out.startswith("preflight failed:")
