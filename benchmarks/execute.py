@@ -42,6 +42,7 @@ from benchmarks.tracking import log_run_safely
 from data_prep.base import NonstandardReleaseWarning
 from data_prep.canonical import ConversionError
 from lmmtc.data import DataError, DataWarning, MultiLabelDataset
+from lmmtc.deadline import DeadlineReached
 from lmmtc.distributed import is_main_process, launched_distributed
 
 _INTERRUPTED = {"by_user": False}
@@ -307,6 +308,8 @@ def _run_and_write(
     try:
         spec, resolved = item.resolve(profile, options.overrides)
         result = run_cell(item.cell, spec, dataset, resolved, saves=item.saves)
+    except DeadlineReached:  # --budget's stop: benchmarks.budget handles it
+        raise
     except KeyboardInterrupt as err:
         if user_interrupted():  # the user's Ctrl-C ends the run
             raise

@@ -111,6 +111,7 @@ def build_profile(
     *,
     rescore: bool = False,
     thresholds: Sequence[str] = (),
+    refresh: Sequence[str] = (),
 ) -> tuple[list[Table], dict[str, list[Path]]]:
     """Write one profile's tables and figures (each experiment's builders, in declaration
     order, then the table of all runs, then the paper tables under each threshold policy
@@ -122,6 +123,9 @@ def build_profile(
         tables += paper_tables(RunIndex(results_dir, profile, thresholds=policy), policy)
     for table in tables:
         write_table(table, results_dir / "tables" / profile)
+    for policy in refresh:  # files kept in step with the runs, not in the report's text
+        for table in paper_tables(RunIndex(results_dir, profile, thresholds=policy), policy):
+            write_table(table, results_dir / "tables" / profile)
     fig_dir = results_dir / "figures" / profile
     figures: dict[str, list[Path]] = {}
     for experiment in EXPERIMENTS.values():
@@ -196,9 +200,12 @@ def build_report(
     for path, members in files.items():
         sections = []
         for profile in members:
-            policies = [*asked, *written_policies(results_dir, profile, asked)]
             tables, figures = build_profile(
-                results_dir, profile, rescore=rescore, thresholds=policies
+                results_dir,
+                profile,
+                rescore=rescore,
+                thresholds=asked,
+                refresh=written_policies(results_dir, profile, asked),
             )
             sections.append(render_section(results_dir, profile, tables, figures))
         _write_report(path, sections)
@@ -311,9 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     except Exception as err:  # noqa: BLE001 - one line, never a traceback
-        from benchmarks.execute import one_line
-
-        print(f"error: report not written: {one_line(err)}", file=sys.stderr)
+        first = (str(err).strip().splitlines() or [""])[0]
+        print(f"error: report not written: {type(err).__name__}: {first}", file=sys.stderr)
         return 1
     for report in reports:
         print(f"wrote {report}")
