@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,9 @@ from benchmarks.experiments import EXPERIMENTS, PAPER_DATASETS
 from benchmarks.paths import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS
 from benchmarks.plan import dataset_key
 from benchmarks.profiles import PROFILES, Profile, get_profile
-from benchmarks.records import Cell
+from benchmarks.records import Cell, RecordWarning
 from benchmarks.reference import Reference
-from benchmarks.report import PROFILE_WARNING
+from benchmarks.report import PROFILE_WARNING, warnings_as_lines
 from benchmarks.run import main as run_main
 from benchmarks.significance import NotPaired, compare_runs
 from benchmarks.tables import (
@@ -364,19 +365,68 @@ def against_problem(options: CompareOptions) -> str | None:
     return None
 
 
+def index_of_dataset(results_dir: Path, profile: str, dataset: str) -> RunIndex:
+    """A profile's :class:`RunIndex`, its skipped-file warnings shown as one line each
+    for ``dataset``'s files and one count for those of other data sets."""
+    folder = f"{Path(results_dir) / 'runs' / profile / dataset}/"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RecordWarning)
+        index = RunIndex(results_dir, profile)
+    other = 0
+    for seen in caught:
+        if not issubclass(seen.category, RecordWarning):
+            warnings.warn_explicit(seen.message, seen.category, seen.filename, seen.lineno)
+        elif folder in str(seen.message):
+            print(f"warning: {seen.message}", file=sys.stderr)
+        else:
+            other += 1
+    if other:
+        print(
+            f"note: {other} unreadable run or data files of other data sets skipped "
+            f"(python -m benchmarks.report names them)",
+            file=sys.stderr,
+        )
+    return index
+
+
 def against_main(options: CompareOptions) -> int:
     """The ``--against`` mode: A against B on one data set from run files; exit 0 when it
     printed the comparison, 1 when the run files cannot give one (the reason on stderr)."""
     dataset = dataset_key(options.datasets[0])
-    index = RunIndex(options.results_dir, options.profile)
+    if split_method_dir(options.method) == split_method_dir(options.against):
+        print(
+            f"note: --against {options.against} is the method itself: its runs compared with "
+            f"themselves differ by 0 with p = 1 by construction; name another method to "
+            f"compare",
+            file=sys.stderr,
+        )
+    index = index_of_dataset(options.results_dir, options.profile, dataset)
     sides = []
     for name in (options.method, options.against):
         method, variant = split_method_dir(name)
         runs = index.runs(dataset, method, variant)
+        folder = Cell(options.profile, dataset, method, variant).path(options.results_dir)
         if options.seeds:
+            have = sorted(run.cell.seed for run in runs)
+            absent = [seed for seed in options.seeds if seed not in have]
+            if absent:
+                print(
+                    f"error: --seeds {' '.join(map(str, options.seeds))}: {name} on {dataset} "
+                    f"has no readable run file for seeds {absent} (it has "
+                    f"{have or 'none'}) in {folder.parent}; run them, or give the seeds it has",
+                    file=sys.stderr,
+                )
+                return 1
             runs = [run for run in runs if run.cell.seed in options.seeds]
         if not runs:
-            folder = Cell(options.profile, dataset, method, variant).path(options.results_dir)
+            if any(folder.parent.glob("seed*.json")):  # files there, none readable: kept
+                print(
+                    f"error: no readable run file for {name} on {dataset} in {folder.parent} "
+                    f"(see the warnings above); they are kept: the runner never replaces "
+                    f"them without --overwrite",
+                    file=sys.stderr,
+                )
+                return 1
             seeds = f" with seeds {options.seeds}" if options.seeds else ""
             print(
                 f"error: no run files for {name} on {dataset}{seeds} in {folder.parent}; run "
@@ -482,7 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.baselines:
             baseline_argv = runner_argv(options, datasets, options.baselines, new=False)
             status = max(status, run_main(baseline_argv))
-    index = RunIndex(options.results_dir, profile.name)
+    with warnings_as_lines():  # a skipped file: one line naming it
+        index = RunIndex(options.results_dir, profile.name)
     keys = [dataset_key(d) for d in datasets]
     table = compare_table(index, options.method, keys, options.baselines)
     paths = write_table(table, options.results_dir / "tables" / profile.name)

@@ -11,6 +11,10 @@ lists and whose files are simply absent is skipped with how to get it (a profile
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import signal
 import sys
 import traceback
 import warnings
@@ -25,9 +29,11 @@ from benchmarks.options import RunOptions
 from benchmarks.plan import Planned, cell_reason, dataset_key
 from benchmarks.profiles import Profile
 from benchmarks.records import (
+    NewerSchemaError,
     RecordError,
     data_record_path,
     read_data_record,
+    read_record,
     write_record,
 )
 from benchmarks.scores import write_scores
@@ -36,7 +42,33 @@ from benchmarks.tracking import log_run_safely
 from data_prep.base import NonstandardReleaseWarning
 from data_prep.canonical import ConversionError
 from lmmtc.data import DataError, DataWarning, MultiLabelDataset
+from lmmtc.deadline import DeadlineReached
 from lmmtc.distributed import is_main_process, launched_distributed
+
+_INTERRUPTED = {"by_user": False}
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """SIGINT: remember that the user asked to stop, then stop as Python does."""
+    _INTERRUPTED["by_user"] = True
+    raise KeyboardInterrupt
+
+
+def watch_interrupts() -> None:
+    """Tell a user's Ctrl-C from a KeyboardInterrupt a method raises itself (the first
+    ends the run, the second fails its cell only). Main thread only."""
+    _INTERRUPTED["by_user"] = False
+    with contextlib.suppress(ValueError):  # not the main thread: leave it
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def user_interrupted() -> bool:
+    """Whether SIGINT arrived since :func:`watch_interrupts`."""
+    return _INTERRUPTED["by_user"] or signal.getsignal(signal.SIGINT) is not _on_sigint
+
+
+#: The one line a Ctrl-C prints (exit status 130).
+INTERRUPTED = "interrupted; rerun the same command to resume"
 
 
 def one_line(err: BaseException) -> str:
@@ -55,6 +87,8 @@ class DataCache:
         self.loaded: dict[str, MultiLabelDataset] = {}
         self.missing: dict[str, str] = {}  # absent, not asked for by name: skipped
         self.failed: dict[str, str] = {}  # broken, or asked for and absent: exit 1
+        #: cells not run: their run file exists but cannot be read, so it is kept (exit 1)
+        self.kept: dict[str, str] = {}
 
     def fail(self, name: str, reason: str) -> None:
         """Record (and print) that data set ``name`` could not be used."""
@@ -115,7 +149,10 @@ def write_data_records(
             try:
                 if read_data_record(path).dataset.hashes == dataset.hashes:
                     continue
-            except RecordError:
+            except NewerSchemaError as err:  # a newer suite's file: kept
+                tqdm.write(f"warning: {err}")
+                continue
+            except RecordError:  # damaged: rebuilt from the data
                 pass
         try:
             write_record(path, data_record(dataset, profile.name))
@@ -145,7 +182,7 @@ def run_planned(
     for item, dataset, path, planned_state in bar:
         label = item.cell.label()
         bar.set_postfix_str(label)
-        lock = CellLock(path) if locking else None
+        lock = CellLock(path, config_digest(item, profile, options)) if locking else None
         try:
             holder = lock.acquire() if lock is not None else None
         except OSError as err:
@@ -153,10 +190,19 @@ def run_planned(
             failures.append(_failed(label, reason, options))
             continue
         if holder is not None:
-            tqdm.write(
-                f"skipped {label}: another runner holds {lock.path} ({holder}); delete that "
-                f"file if the runner is gone"
+            if lock.same_work():  # its run file will be the one asked for
+                tqdm.write(
+                    f"skipped {label}: another runner on this host runs it with the same "
+                    f"config ({holder})"
+                )
+                continue
+            why = "on another host" if lock.holder and lock.holder.host != lock.mine.host else ""
+            why = why or "with another config"
+            reason = (
+                f"not run: another runner holds {lock.path} ({holder}), {why}; rerun this "
+                f"command when it has finished (delete that file if that runner is gone)"
             )
+            failures.append(_failed(label, reason, options))
             continue
         try:
             if _file_state(path) != planned_state:
@@ -188,6 +234,13 @@ def cells_to_run(
             continue
         path = item.cell.path(options.results_dir)
         if not options.overwrite:
+            kept = unreadable_run_file(path)
+            if kept is not None:
+                label = item.cell.label()
+                if label not in data.kept and is_main_process():
+                    tqdm.write(f"FAILED {label}: not run, its run file is kept: {kept}")
+                data.kept[label] = f"not run, its run file is kept: {kept}"
+                continue
             reason = cell_reason(item, data.profile, options.overrides, path, dataset)
             if reason is None:
                 continue
@@ -195,6 +248,33 @@ def cells_to_run(
                 tqdm.write(f"rerun {item.cell.label()}: {reason}")
         todo.append((item, dataset, path))
     return todo
+
+
+def unreadable_run_file(path: Path) -> str | None:
+    """Why the run file at ``path`` cannot be read, when it exists, is not empty and
+    cannot be (a newer suite's, damaged or edited); None otherwise. Such a file is never
+    replaced without --overwrite: it may hold a result this suite cannot see."""
+    try:
+        if path.stat().st_size == 0:
+            return None  # nothing to lose: rerun
+    except OSError:
+        return None
+    try:
+        read_record(path)
+    except RecordError as err:
+        return str(err)
+    return None
+
+
+def config_digest(item: Planned, profile: Profile, options: RunOptions) -> str:
+    """A short digest of what a cell computes (its parameters and row caps), written into
+    its lock so that a second runner can tell the same work from other work."""
+    try:
+        config = item.resolve(profile, options.overrides)[1]
+    except Exception:  # noqa: BLE001 - reported when the cell runs
+        return ""
+    text = json.dumps([config.params, config.subset], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _file_state(path: Path) -> tuple[int, int, int] | None:
@@ -228,9 +308,13 @@ def _run_and_write(
     try:
         spec, resolved = item.resolve(profile, options.overrides)
         result = run_cell(item.cell, spec, dataset, resolved, saves=item.saves)
-    except KeyboardInterrupt:
+    except DeadlineReached:  # --budget's stop: benchmarks.budget handles it
         raise
-    except Exception as err:  # noqa: BLE001 - one bad cell must not lose the others
+    except KeyboardInterrupt as err:
+        if user_interrupted():  # the user's Ctrl-C ends the run
+            raise
+        return None, _failed(label, one_line(err), options)  # the method's own raise
+    except BaseException as err:  # noqa: BLE001 - a method never takes the runner down
         return None, _failed(label, one_line(err), options)
     if not main:
         return None, None
@@ -262,6 +346,7 @@ def finish(options: RunOptions, data: DataCache, failures: Sequence[str], what: 
     """The end of a run (in-process or launched): name missing data sets, rebuild the
     report of the run's profile, list what failed; exit code 1 when any data set, cell,
     job or the report failed."""
+    failures = [*failures, *(f"{label}: {why}" for label, why in sorted(data.kept.items()))]
     status = 1 if failures or data.failed else 0
     if data.missing:
         print("missing data sets: " + ", ".join(sorted(data.missing)))

@@ -6,9 +6,13 @@ every method is measured the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import resource
 import time
+import types
+import typing
+from collections import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +38,7 @@ from lmmtc.metrics import THRESHOLD, evaluate
 from lmmtc.registry import MethodSpec
 from lmmtc.seeding import set_seed
 from lmmtc.stats import dataset_statistics, label_correlation
+from lmmtc.suggest import did_you_mean
 
 SUBSET_SEED = 0  # one fixed subset for every method and seed, so cells stay comparable
 
@@ -58,6 +63,179 @@ def subset_split(split: Split, cap: int | None) -> Split:
         return split
     order = np.random.default_rng(SUBSET_SEED).permutation(len(split))[:cap]
     return split.subset(np.sort(order))
+
+
+@dataclass(frozen=True)
+class MethodOption:
+    """One keyword a method declares: its default (``inspect.Parameter.empty``: none)
+    and its type hint (None: not declared)."""
+
+    name: str
+    default: Any
+    hint: Any
+
+
+def _hints(function: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(function)
+    except Exception:  # noqa: BLE001 - an annotation that does not evaluate: unchecked
+        return {}
+
+
+def declared_options(cls: type) -> dict[str, MethodOption] | None:
+    """The keywords a method class declares, read from its own declarations: the keyword
+    parameters of its ``__init__`` and, where one passes ``**kwargs`` on, of the classes
+    it inherits from; a method whose ``__init__`` takes ``**params`` only and keeps them
+    in an ``options`` dataclass (the transformer methods) declares that dataclass's
+    fields, with the defaults of an instance made without keywords. None: the method
+    takes any keyword (nothing to check)."""
+    options: dict[str, MethodOption] = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        if klass is object:
+            break
+        try:
+            parameters = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return None
+        hints = _hints(init)
+        passes_on = False
+        for p in parameters:
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                passes_on = True
+            elif p.kind is not inspect.Parameter.VAR_POSITIONAL:
+                options.setdefault(p.name, MethodOption(p.name, p.default, hints.get(p.name)))
+        if not passes_on:
+            return options
+    return _dataclass_options(cls, options)
+
+
+def _dataclass_options(cls: type, options: dict[str, MethodOption]) -> dict | None:
+    try:
+        held = getattr(cls(), "options", None)
+    except Exception:  # noqa: BLE001 - needs keywords: nothing to read
+        return None
+    if not dataclasses.is_dataclass(held):
+        return None
+    hints = _hints(type(held))
+    for spec in dataclasses.fields(held):
+        value = getattr(held, spec.name)
+        options.setdefault(spec.name, MethodOption(spec.name, value, hints.get(spec.name)))
+    return options
+
+
+def conforms(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (parsed YAML) is of type ``hint`` (bool, int, float, str, None,
+    unions, mappings and sequences of these; anything else is not checked)."""
+    if hint is None or hint is Any:
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(conforms(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    base = origin or hint
+    if base in (dict, Mapping, abc.Mapping):
+        return isinstance(value, Mapping)
+    if base in (list, tuple, abc.Sequence):
+        if not isinstance(value, (list, tuple)):
+            return False
+        inner = args[0] if args and (base is not tuple or args[-1] is Ellipsis) else None
+        return inner is None or all(conforms(item, inner) for item in value)
+    return True
+
+
+def describe_type(hint: Any) -> str:
+    """``hint`` in words (``a whole number or null``)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(dict.fromkeys(describe_type(arg) for arg in args))
+    words = {
+        type(None): "null",
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "text",
+    }
+    if hint in words:
+        return words[hint]
+    base = origin or hint
+    if base in (dict, Mapping, abc.Mapping):
+        return "a mapping"
+    if base in (list, tuple, abc.Sequence):
+        if args and args[0] is not Ellipsis:
+            return f"a list of {describe_type(args[0]).removeprefix('a ')}s"
+        return "a list"
+    return getattr(hint, "__name__", str(hint))
+
+
+def lowest_value(option: MethodOption) -> int | None:
+    """The smallest value a numeric option takes, read from its default: a whole-number
+    option whose default is at least 1 is a count (epochs, batch size: >= 1); any other
+    number with a default >= 0 is a size, rate or weight (>= 0). None: unbounded."""
+    default = option.default
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return None
+    if isinstance(default, int) and default >= 1 and not conforms(0.5, option.hint):
+        return 1
+    return 0 if default >= 0 else None
+
+
+def check_method_params(spec: MethodSpec, params: Mapping[str, Any], where: str = "") -> None:
+    """Every keyword of ``params`` checked against what ``spec``'s class declares (name,
+    type, range): a :class:`MethodConfigError` naming the key, the method and what it
+    accepts, before any cell runs; then, for a method keeping its options in a dataclass,
+    that dataclass's own checks (values that cannot work together)."""
+    options = declared_options(spec.cls)
+    if options is None:
+        return
+    prefix = f"{where}: " if where else ""
+    for key, value in params.items():
+        option = options.get(key)
+        if option is None:
+            raise MethodConfigError(
+                f"{prefix}method {spec.name!r} has no option {key!r}.{did_you_mean(key, options)}"
+                f" Its options: {', '.join(options) or 'none'}"
+            )
+        default = (
+            "" if option.default is inspect.Parameter.empty else f"; default {option.default!r}"
+        )
+        if not conforms(value, option.hint):
+            raise MethodConfigError(
+                f"{prefix}method {spec.name!r} option {key}={value!r}: expected "
+                f"{describe_type(option.hint)}{default}"
+            )
+        low = lowest_value(option)
+        if low is not None and conforms(value, float) and value < low:
+            raise MethodConfigError(
+                f"{prefix}method {spec.name!r} option {key}={value!r} is out of range: "
+                f"expected {describe_type(option.hint)} >= {low}{default}"
+            )
+    if _keeps_dataclass(spec.cls):
+        try:
+            spec.cls(**params)
+        except (TypeError, ValueError) as err:
+            raise MethodConfigError(f"{prefix}method {spec.name!r}: {err}") from None
+
+
+def _keeps_dataclass(cls: type) -> bool:
+    """Whether ``cls`` takes ``**params`` only (its options live in a dataclass)."""
+    init = cls.__init__
+    try:
+        parameters = list(inspect.signature(init).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    return bool(parameters) and all(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def build_method(spec: MethodSpec, params: Mapping[str, Any]) -> Any:

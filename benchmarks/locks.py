@@ -39,6 +39,7 @@ class Holder:
     host: str
     started: str
     token: str
+    config: str = ""  # digest of the cell's parameters ("" : unknown, an older runner)
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host}, since {self.started}"
@@ -60,7 +61,13 @@ def read_holder(path: Path) -> Holder | None:
     """The holder written in lock file ``path``; None when it is absent or unreadable."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Holder(int(data["pid"]), str(data["host"]), str(data["started"]), data["token"])
+        return Holder(
+            int(data["pid"]),
+            str(data["host"]),
+            str(data["started"]),
+            data["token"],
+            str(data.get("config", "")),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -68,15 +75,28 @@ def read_holder(path: Path) -> Holder | None:
 class CellLock:
     """The lock of one run file; :meth:`acquire`, then :meth:`release` when done."""
 
-    def __init__(self, run_file: Path) -> None:
+    def __init__(self, run_file: Path, config: str = "") -> None:
         self.path = lock_path(run_file)
         self.mine = Holder(
             pid=os.getpid(),
             host=socket.gethostname(),
             started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             token=secrets.token_hex(8),
+            config=config,
         )
         self.held = False
+        self.holder: Holder | None = None  # the live holder :meth:`acquire` last found
+
+    def same_work(self) -> bool:
+        """Whether the live holder found by :meth:`acquire` runs this very cell with the
+        same parameters on this host, so that its run file is what this runner would write."""
+        holder = self.holder
+        return (
+            holder is not None
+            and bool(holder.config)
+            and holder.config == self.mine.config
+            and holder.host == self.mine.host
+        )
 
     def acquire(self) -> str | None:
         """Claim the cell: None when this runner now holds it, else a line describing
@@ -94,6 +114,7 @@ class CellLock:
                 self._break(None)
                 continue
             if not holder.gone():
+                self.holder = holder
                 return holder.describe()
             self._break(holder)
         holder = read_holder(self.path)

@@ -229,22 +229,24 @@ def _add_launcher_arguments(parser: argparse.ArgumentParser, default: str | None
         "process, one after the other (for pdb)",
     )
     group.add_argument("--partition", help="Slurm partition")
-    group.add_argument("--gpus-per-node", type=int, default=0, metavar="N", help="GPUs per job")
+    group.add_argument(
+        "--gpus-per-node", type=non_negative_int, default=0, metavar="N", help="GPUs per job"
+    )
     group.add_argument(
         "--time",
-        type=int,
+        type=positive_int,
         metavar="MIN",
         help=f"time limit per job, minutes (Slurm default {DEFAULT_SLURM_MINUTES}; local: a week)",
     )
     group.add_argument(
         "--array-parallelism",
-        type=int,
+        type=positive_int,
         metavar="N",
         help=f"jobs running at once (Slurm default {DEFAULT_SLURM_PARALLELISM}; "
         "local default: CPU cores / --cpus-per-task)",
     )
-    group.add_argument("--cpus-per-task", type=int, default=4, metavar="N")
-    group.add_argument("--mem-gb", type=float, default=32.0, metavar="GB")
+    group.add_argument("--cpus-per-task", type=positive_int, default=4, metavar="N")
+    group.add_argument("--mem-gb", type=positive_float, default=32.0, metavar="GB")
     group.add_argument(
         "--slurm-option",
         action="append",
@@ -272,12 +274,16 @@ def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
 def options_from_namespace(args: argparse.Namespace) -> RunOptions:
     """The typed options of a parsed command line; a malformed ``--set`` or an unknown
     experiment is a ValueError (the runner exits with 2 before any work)."""
+    check_conflicts(args)
     names = list(args.experiment)
     names += [TABLES[n] for n in args.table] + [FIGURES[n] for n in args.figure]
     if args.all:
         names += list(EXPERIMENTS)
     experiments = [get_experiment(name).name for name in dict.fromkeys(names)]
     overrides = dict(parse_override(text) for text in args.overrides)
+    for flag, folder in (("--results-dir", args.results_dir), ("--data-dir", args.data_dir)):
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise ValueError(f"{flag} {folder}: a file, not a folder; give a folder")
     bad = [option for option in args.slurm_option if "=" not in option]
     if bad:
         raise ValueError(f"--slurm-option takes KEY=VALUE, got {bad}")
@@ -315,6 +321,81 @@ def options_from_namespace(args: argparse.Namespace) -> RunOptions:
         ),
         track=TrackOptions(backend=args.track, directory=args.track_dir),
     )
+
+
+def check_conflicts(args: argparse.Namespace) -> None:
+    """Flags that cannot go together are a ValueError (exit 2), never silently merged:
+    ``--all`` with named experiments, ``--list`` with anything that selects or runs."""
+    named = [
+        flag
+        for flag, given in (
+            ("--experiment", args.experiment),
+            ("--table", args.table),
+            ("--figure", args.figure),
+        )
+        if given
+    ]
+    if args.all and named:
+        raise ValueError(
+            f"--all runs every experiment: drop {' and '.join(named)} (or drop --all to run "
+            f"only those)"
+        )
+    if args.list:
+        extra = [
+            flag
+            for flag, given in (
+                ("--all", args.all),
+                *((flag, True) for flag in named),
+                ("--dataset", args.dataset),
+                ("--method", args.method),
+                ("--variant", args.variant),
+                ("--seeds", args.seeds),
+                ("--set", args.overrides),
+                ("--dry-run", args.dry_run),
+                ("--priority", args.priority),
+                ("--budget", args.budget is not None),
+                ("--overwrite", args.overwrite),
+            )
+            if given
+        ]
+        if extra:
+            raise ValueError(
+                f"--list lists what exists and runs nothing: drop {', '.join(extra)} (or "
+                f"drop --list to run them)"
+            )
+
+
+def positive_int(text: str) -> int:
+    """A flag value that is a whole number >= 1 (minutes, CPUs, jobs)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A flag value that is a whole number >= 0 (GPUs per job)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 0")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A flag value that is a number > 0 (memory in GB)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not > 0")
+    return value
 
 
 def _budget(seconds: float | None) -> float | None:

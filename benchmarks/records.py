@@ -23,7 +23,9 @@ Version history:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -39,7 +41,22 @@ DATA_FILE = "data.json"
 
 
 class RecordError(ValueError):
-    """A run or data file that cannot be read; the message names the file and what to do."""
+    """A run or data file that cannot be read; the message names the file and what to do.
+    The runner never replaces such a file without ``--overwrite`` (see :data:`KEPT`)."""
+
+
+class NewerSchemaError(RecordError):
+    """A file written by a newer lmmtc-bench (``schema_version`` above ours)."""
+
+
+#: What to do with a data.json this suite cannot read (it is computed from the data).
+DATA_REBUILT = "the next run of any cell of its data set rebuilds it (or delete it)"
+
+#: An empty run file holds nothing to lose: the runner replaces it.
+EMPTY_RUN = "rerun its cell (an empty run file is replaced)"
+
+#: What to do with a run file this suite cannot read: it is kept, never replaced.
+KEPT = "the runner keeps it: move it away, or rerun its cell with --overwrite to replace it"
 
 
 @dataclass(frozen=True)
@@ -223,7 +240,7 @@ class RunRecord:
             ),
             config=RunConfig(**read.fields(RunConfig, "config")),
             dataset=DataStamp(**read.fields(DataStamp, "dataset")),
-            metrics=read.value("metrics"),
+            metrics=read.metrics(),
             loss_curve=read.value("loss_curve"),
             method_info=read.value("method_info") or {},
             timing=Timing(**read.fields(Timing, "timing")),
@@ -249,7 +266,9 @@ class DataRecord:
     path: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The JSON object of data.json, with ``digest``: the sha256 of the rest, so that
+        the report can tell a hand-edited file from one the runner wrote."""
+        payload = {
             "schema_version": SCHEMA_VERSION,
             "kind": "data",
             "profile": self.profile,
@@ -260,10 +279,20 @@ class DataRecord:
             "spearman_test": self.spearman_test,
             "environment": dataclasses.asdict(self.environment),
         }
+        return {**payload, "digest": content_digest(payload)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], path: Path | None = None) -> DataRecord:
         data = migrate(data, "data", path)
+        where = path or "data record"
+        digest = data.get("digest")
+        if digest is not None:  # files before the digest have none
+            rest = {key: value for key, value in data.items() if key != "digest"}
+            if digest != content_digest(rest):
+                raise RecordError(
+                    f"{where}: its content does not match its digest (edited after the "
+                    f"runner wrote it); {DATA_REBUILT}"
+                )
         read = _Reader(data, path)
         return cls(
             profile=read.value("profile"),
@@ -286,13 +315,29 @@ class _Reader:
     def _missing(self, key: str) -> RecordError:
         return RecordError(
             f"{self.path or 'run record'}: key {key!r} missing; the file is incomplete or "
-            f"not a run file. Rerun its cell with --overwrite (or delete the file)"
+            f"not a run file; {KEPT}"
         )
 
     def value(self, key: str) -> Any:
         if key not in self.data:
             raise self._missing(key)
         return self.data[key]
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """``metrics`` checked: split -> metric -> a finite number (a NaN, null or text
+        value did not come from a valid run, so the file is refused, not shown)."""
+        where = self.path or "run record"
+        value = self.section("metrics")
+        for split, values in value.items():
+            if not isinstance(values, Mapping):
+                raise RecordError(f"{where}: metrics.{split} is not an object; {KEPT}")
+            for name, number in values.items():
+                if not _finite_number(number):
+                    raise RecordError(
+                        f"{where}: metrics.{split}.{name} is {number!r}, not a finite number "
+                        f"(the file was edited or damaged); {KEPT}"
+                    )
+        return {split: dict(values) for split, values in value.items()}
 
     def section(self, key: str) -> Mapping[str, Any]:
         value = self.value(key)
@@ -343,12 +388,12 @@ def migrate(data: Mapping[str, Any], kind: str, path: Path | None = None) -> dic
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise RecordError(
             f"{where}: schema_version {version!r} is not a version this suite knows (1 to "
-            f"{SCHEMA_VERSION}); rerun its cell with --overwrite (or delete the file)"
+            f"{SCHEMA_VERSION}); {KEPT}"
         )
     if version > SCHEMA_VERSION:
-        raise RecordError(
+        raise NewerSchemaError(
             f"{where}: schema_version {version} is newer than this suite reads "
-            f"({SCHEMA_VERSION}); update lmmtc-bench to read it"
+            f"({SCHEMA_VERSION}); update lmmtc-bench to read it ({KEPT})"
         )
     out = dict(data)
     while out["schema_version"] < SCHEMA_VERSION:
@@ -367,13 +412,13 @@ def _load_json(path: Path) -> Any:
     except OSError as err:
         raise RecordError(f"{path}: cannot read ({err.strerror or err})") from None
     if not text.strip():
-        raise RecordError(f"{path}: empty file; rerun its cell with --overwrite (or delete it)")
+        raise RecordError(f"{path}: empty file; {EMPTY_RUN}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise RecordError(
             f"{path}:{err.lineno}: not valid JSON ({err.msg}); the file is truncated or "
-            f"corrupt: rerun its cell with --overwrite (or delete it)"
+            f"corrupt; {KEPT}"
         ) from None
 
 
@@ -383,8 +428,26 @@ def read_record(path: Path) -> RunRecord:
 
 
 def read_data_record(path: Path) -> DataRecord:
-    """The data record in ``path`` (any known schema version)."""
-    return DataRecord.from_json(_load_json(path), Path(path))
+    """The data record in ``path`` (any known schema version). Its errors say that the
+    runner rebuilds it (data.json holds no result of its own, only what the data give)."""
+    try:
+        return DataRecord.from_json(_load_json(path), Path(path))
+    except NewerSchemaError:
+        raise
+    except RecordError as err:
+        text = str(err).replace(KEPT, DATA_REBUILT).replace(EMPTY_RUN, DATA_REBUILT)
+        raise RecordError(text) from None
+
+
+def content_digest(payload: Mapping[str, Any]) -> str:
+    """The sha256 of ``payload`` as canonical JSON (sorted keys)."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=_json_default)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _finite_number(value: Any) -> bool:
+    """A real number that is not NaN or infinite (a bool is not a number here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _json_default(value: Any) -> Any:

@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks.experiments import EXPERIMENTS
 from benchmarks.paths import DEFAULT_RESULTS
 from benchmarks.profiles import PROFILES
+from benchmarks.records import run_file_paths
 from benchmarks.tables import RunIndex, Table, all_runs_table, to_markdown, write_table
 from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, MIN_DEV_POSITIVES, POLICIES
 
@@ -56,10 +57,15 @@ def warnings_as_lines() -> Iterator[None]:
     """Show each warning raised inside (a skipped run file, ...) as one ``warning:``
     line on stderr, without Python's source-line echo."""
     with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
         yield
+    shown: set[str] = set()
     for seen in caught:
         if issubclass(seen.category, UserWarning):
-            print(f"warning: {seen.message}", file=sys.stderr)
+            line = f"warning: {seen.message}"
+            if line not in shown:  # a file read by several tables: named once
+                shown.add(line)
+                print(line, file=sys.stderr)
         else:  # a library's deprecation: as Python shows it
             warnings.showwarning(seen.message, seen.category, seen.filename, seen.lineno)
 
@@ -105,6 +111,7 @@ def build_profile(
     *,
     rescore: bool = False,
     thresholds: Sequence[str] = (),
+    refresh: Sequence[str] = (),
 ) -> tuple[list[Table], dict[str, list[Path]]]:
     """Write one profile's tables and figures (each experiment's builders, in declaration
     order, then the table of all runs, then the paper tables under each threshold policy
@@ -116,6 +123,9 @@ def build_profile(
         tables += paper_tables(RunIndex(results_dir, profile, thresholds=policy), policy)
     for table in tables:
         write_table(table, results_dir / "tables" / profile)
+    for policy in refresh:  # files kept in step with the runs, not in the report's text
+        for table in paper_tables(RunIndex(results_dir, profile, thresholds=policy), policy):
+            write_table(table, results_dir / "tables" / profile)
     fig_dir = results_dir / "figures" / profile
     figures: dict[str, list[Path]] = {}
     for experiment in EXPERIMENTS.values():
@@ -179,7 +189,7 @@ def build_report(
     results_dir = Path(results_dir)
     with_runs = profiles_with_runs(results_dir)
     chosen = list(profiles or with_runs)
-    thresholds = [policy for policy in dict.fromkeys(thresholds) if policy != DEFAULT_POLICY]
+    asked = [policy for policy in dict.fromkeys(thresholds) if policy != DEFAULT_POLICY]
     files: dict[Path, list[str]] = {}
     for profile in chosen or [""]:  # no runs at all: REPORT.md says so
         files.setdefault(report_path(results_dir, profile), [])
@@ -191,11 +201,27 @@ def build_report(
         sections = []
         for profile in members:
             tables, figures = build_profile(
-                results_dir, profile, rescore=rescore, thresholds=thresholds
+                results_dir,
+                profile,
+                rescore=rescore,
+                thresholds=asked,
+                refresh=written_policies(results_dir, profile, asked),
             )
             sections.append(render_section(results_dir, profile, tables, figures))
         _write_report(path, sections)
     return list(files)
+
+
+def written_policies(results_dir: Path, profile: str, asked: Sequence[str]) -> list[str]:
+    """The threshold policies whose tables a profile's folder already holds, beyond those
+    ``asked``: rebuilt with the others, so that they never fall behind its run files (a
+    table made before a run had its scores would go on saying ``no scores``)."""
+    folder = Path(results_dir) / "tables" / profile
+    return [
+        policy
+        for policy in POLICIES
+        if policy != DEFAULT_POLICY and policy not in asked and any(folder.glob(f"*_{policy}.md"))
+    ]
 
 
 def _write_report(report: Path, sections: list[str]) -> None:
@@ -214,6 +240,28 @@ def _write_report(report: Path, sections: list[str]) -> None:
     report.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text("\n".join(header + sections), encoding="utf-8")
     tmp.replace(report)
+
+
+def no_runs_problem(results_dir: Path, profiles: Sequence[str] | None) -> str | None:
+    """Why the report of ``results_dir`` would be empty (a mistyped --results-dir or
+    --profile), or None when it has run files to show."""
+    if not results_dir.exists():
+        return f"{results_dir}: no such folder; give --results-dir the folder that holds runs/"
+    if not results_dir.is_dir():
+        return f"{results_dir}: not a folder; give --results-dir the folder that holds runs/"
+    with_runs = profiles_with_runs(results_dir)
+    if not with_runs or not any(run_file_paths(results_dir, p) for p in with_runs):
+        return (
+            f"no run files under {results_dir / 'runs'}; check --results-dir, or run cells "
+            f"first (python -m benchmarks.run --all)"
+        )
+    empty = [p for p in profiles or [] if not run_file_paths(results_dir, p)]
+    if empty:
+        return (
+            f"--profile {' '.join(empty)}: no run files under {results_dir / 'runs'} for it; "
+            f"profiles with runs: {', '.join(with_runs)}"
+        )
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,15 +300,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fewer than 5 dev positives), as <table>_<policy>; run files unchanged",
     )
     args = parser.parse_args(argv)
+    problem = no_runs_problem(Path(args.results_dir), args.profile)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     try:
         with warnings_as_lines():
             reports = build_report(
                 args.results_dir, args.profile, rescore=args.rescore, thresholds=args.thresholds
             )
+    except KeyboardInterrupt:
+        print("\ninterrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
     except OSError as err:
         print(
             f"error: cannot write under {args.results_dir}: {err.strerror or err}", file=sys.stderr
         )
+        return 1
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback
+        first = (str(err).strip().splitlines() or [""])[0]
+        print(f"error: report not written: {type(err).__name__}: {first}", file=sys.stderr)
         return 1
     for report in reports:
         print(f"wrote {report}")

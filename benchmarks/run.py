@@ -20,12 +20,21 @@ from benchmarks.budget import (
     priority_plan,
     run_within_budget,
 )
-from benchmarks.execute import DataCache, finish, one_line, run_planned, write_data_records
+from benchmarks.execute import (
+    INTERRUPTED,
+    DataCache,
+    finish,
+    one_line,
+    run_planned,
+    watch_interrupts,
+    write_data_records,
+)
 from benchmarks.experiments import EXPERIMENTS
 from benchmarks.filters import check_filters
+from benchmarks.harness import check_method_params
 from benchmarks.options import RunOptions, build_parser, options_from_namespace
-from benchmarks.plan import PlanError, plan_cells, planned_datasets, print_dry_run
-from benchmarks.profiles import PROFILES, get_profile
+from benchmarks.plan import PlanError, Planned, plan_cells, planned_datasets, print_dry_run
+from benchmarks.profiles import PROFILES, Profile, get_profile
 from benchmarks.provenance import git_state
 from benchmarks.summary import summary_table
 from benchmarks.tasks import availability
@@ -74,13 +83,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    watch_interrupts()
     try:
         return run(options, started)
+    except KeyboardInterrupt:
+        if options.debug:
+            raise
+        print(f"\n{INTERRUPTED}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (``--list | head -1``): stop quietly
+        quiet_stdout()
+        return 0
     except Exception as err:
         if options.debug:
             raise
         print(f"error: {one_line(err)} (--debug shows the traceback)", file=sys.stderr)
         return 1
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit into a closed pipe
+    prints nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def check_method_options(planned: Sequence[Planned], options: RunOptions, profile: Profile) -> None:
+    """Every planned cell's method parameters (YAML, variant, --set) checked against the
+    method's declared options before any cell runs: a MethodConfigError (exit 2)."""
+    seen: set[tuple[str, str, str]] = set()
+    for item in planned:
+        key = (item.cell.method, item.cell.dataset, item.cell.variant)
+        if key in seen:
+            continue
+        seen.add(key)
+        spec, resolved = item.resolve(profile, options.overrides)
+        bad = check_method_params
+        sets = {k: v for k, v in resolved.params.items() if k in options.overrides}
+        texts = {text.partition("=")[0].strip(): text for text in options.set_texts}
+        for name, value in sets.items():  # --set first: the flag the user typed
+            bad(spec, {name: value}, f"--set {texts.get(name, name)}")
+        where = f"config of {item.cell.label()}" + (
+            f" ({item.cell.variant})" if item.cell.variant else ""
+        )
+        bad(spec, resolved.params, where)
 
 
 def run(options: RunOptions, started: float | None = None) -> int:
@@ -99,6 +150,7 @@ def run(options: RunOptions, started: float | None = None) -> int:
         check_budget_options(options)
         for method in dict.fromkeys(item.cell.method for item in planned):
             get_method(method)  # fail before any work on a misspelt method
+        check_method_options(planned, options, profile)
         if options.track.backend:
             check_backend(options.track.backend)  # TrackingUnavailable is a ValueError
     except (UnknownMethodError, PlanError, ValueError, TypeError) as err:

@@ -160,11 +160,27 @@ def submit_and_wait(
                 failures.append(f"{job.label()}: job {handle.job_id}: {reason}")
                 continue
             if status != 0:
+                error = job_error_line(handle)
                 failures.append(
-                    f"{job.label()}: job {handle.job_id} exited with {status}; "
-                    f"log: {handle.paths.stdout}"
+                    f"{job.label()}: job {handle.job_id} exited with {status}"
+                    f"{': ' + error if error else ''}; log: {handle.paths.stdout}"
                 )
     return failures
+
+
+def job_error_line(handle: Any) -> str:
+    """The last ``FAILED ...`` or ``error: ...`` line a job printed (its logs), or ""."""
+    found = ""
+    for attr in ("stdout", "stderr"):
+        try:
+            text = Path(getattr(handle.paths, attr)).read_text(encoding="utf-8", errors="replace")
+        except (OSError, AttributeError, TypeError):
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith(("FAILED ", "error: ")) or line.startswith("interrupted"):
+                found = line
+    return found[:300]
 
 
 def launch(planned: Sequence[Planned], options: RunOptions, job_main: JobMain) -> int:

@@ -29,6 +29,11 @@ def iter_lines(data: bytes, source: str, encoding: str = "utf-8") -> Iterator[tu
     separators inside a text stay in the text. A decoding error names the line and the
     byte offset in the file.
     """
+    if data.startswith(b"\x1f\x8b"):
+        raise ConversionError(
+            f"{source}: a gzip-compressed file (it starts with gzip's magic bytes), not "
+            f"{encoding} text: decompress it first (gunzip -c FILE > {Path(source).name})"
+        )
     offset = 0
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+_HOST_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files of ``path`` left by writers killed mid-write (kill -9:
+    no ``finally`` ran): those of this host whose process is gone. Another host's are
+    left alone (its processes cannot be checked). Returns the files removed."""
+    host = _HOST_SAFE.sub("_", socket.gethostname()) or "host"
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.{glob.escape(host)}.*.tmp"):
+        pid = tmp.name[len(f".{path.name}.{host}.") :].split(".")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 @contextmanager
@@ -18,7 +51,9 @@ def atomic_write(path: Path | str, mode: str = "w") -> Iterator[IO]:
     0600, which would hide a results folder or cache shared on a cluster."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    remove_stale_temporaries(path)
+    host = _HOST_SAFE.sub("_", socket.gethostname()) or "host"
+    tmp = path.with_name(f".{path.name}.{host}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # minus the umask
     try:
         encoding = None if "b" in mode else "utf-8"

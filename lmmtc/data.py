@@ -190,6 +190,14 @@ def _to_split(name: str, path: Path, records: list[dict], label_names: list[str]
 def _read_labels(path: Path, hint: str) -> list[str]:
     with _open_utf8(path, hint) as handle:
         names = [line.rstrip("\r\n") for line in handle]
+    if names:  # a byte-order mark (Windows editors) is not part of the first name
+        names[0] = names[0].removeprefix("\ufeff")
+    for line_no, name in enumerate(names, start=1):
+        if name != name.strip() and name.strip():
+            raise DataError(
+                f"{path}:{line_no}: label {name!r} has spaces or tabs around it; remove them "
+                f"(one label name a line, nothing else)." + hint
+            )
     names = [name for name in names if name]
     if not names:
         raise DataError(f"{path}: no labels; expected one label name a line." + hint)
@@ -215,6 +223,10 @@ def _verify_meta(folder: Path, meta: dict, hashes: dict[str, str], counts: dict,
                 f"{folder / (split + '.jsonl')}: holds {counts[split]} records, meta.json "
                 f"says {expected}." + hint
             )
+
+
+#: The first two bytes of a gzip file.
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def carve_dev(train: Split, fraction: float = DEV_CARVE_FRACTION, seed: int = DEV_CARVE_SEED):
@@ -284,6 +296,12 @@ def load_dataset(
     }
     notes = _check_contents(folder, raw, meta, hint)
     dev_carved = "dev" not in splits
+    if dev_carved and len(splits["train"]) < 2:
+        raise DataError(
+            f"{folder / 'train.jsonl'}: {len(splits['train'])} record(s) and no dev.jsonl: "
+            f"a dev split is carved from train, which needs at least 2 records (1 to train "
+            f"on, 1 for dev); add records or a dev.jsonl." + hint
+        )
     if dev_carved:
         splits["train"], splits["dev"] = carve_dev(splits["train"])
     return MultiLabelDataset(
@@ -314,6 +332,11 @@ def _open_utf8(path: Path, hint: str) -> Iterator[Iterator[str]]:
 
 
 def _utf8_lines(path: Path, data: bytes, hint: str) -> Iterator[str]:
+    if data.startswith(GZIP_MAGIC):
+        raise DataError(
+            f"{path}: a gzip-compressed file (it starts with gzip's magic bytes), not text: "
+            f"decompress it first (gunzip -c {path.name} > plain file)." + hint
+        )
     offset = 0
     for line_no, raw in enumerate(data.splitlines(keepends=True), start=1):
         try:

@@ -102,10 +102,37 @@ def _import_path(path: str) -> MethodSpec:
             f"cannot import module {module_name!r} for method {path!r}: {err}. "
             f"Is the package installed or on PYTHONPATH?"
         ) from None
+    except SyntaxError as err:
+        where = f"{err.filename}:{err.lineno}" if err.filename else module_name
+        raise UnknownMethodError(
+            f"cannot import module {module_name!r} for method {path!r}: {where}: "
+            f"{err.msg}; fix the module"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - the module's own code failed on import
+        raise UnknownMethodError(
+            f"cannot import module {module_name!r} for method {path!r}: importing it raised "
+            f"{type(err).__name__}: {err}"
+        ) from None
     try:
         cls = getattr(module, attr)
     except AttributeError:
-        raise UnknownMethodError(f"module {module_name!r} has no attribute {attr!r}") from None
+        classes = [
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type)
+            and not name.startswith("_")
+            and callable(getattr(value, "fit", None))
+            and callable(getattr(value, "predict_scores", None))
+        ]
+        hint = did_you_mean(attr, classes) or (
+            f" Its method classes: {', '.join(sorted(classes))}."
+            if classes
+            else " It holds no class with fit and predict_scores."
+        )
+        raise UnknownMethodError(
+            f"module {module_name!r} has no attribute {attr!r}.{hint} Give the method as "
+            f"'{module_name}:ClassName'"
+        ) from None
     check_method_class(cls, path)
     doc = (cls.__doc__ or "").strip().splitlines()
     return MethodSpec(path, cls, doc[0] if doc else "", "external")

@@ -387,19 +387,29 @@ def test_dataset_dot_files_runs_inside_the_layout(world, use_world, tmp_path, ca
 # ---------------------------------------------------------------- run files
 
 
-@pytest.mark.parametrize(
-    ("content", "why"),
-    [(b"", "empty file"), (b'{"schema_version": 2, "cell": {', "not valid JSON")],
-    ids=["empty", "truncated"],
-)
-def test_unreadable_run_file_is_rerun_with_a_line(use_world, tmp_path, capsys, content, why):
+def test_empty_run_file_is_rerun_with_a_line(use_world, tmp_path, capsys):
     assert use_world(ADHOC, capsys)[0] == 0
     path = Cell("smoke", "synthetic-small", "prior").path(tmp_path / "results")
-    path.write_bytes(content)
+    path.write_bytes(b"")
     code, output = use_world(ADHOC, capsys)
     assert code == 0
     assert f"rerun smoke/synthetic-small/prior/seed1: unreadable run file ({path}" in output
-    assert why in output and "1 cells run" in output
+    assert "empty file" in output and "1 cells run" in output
+    assert read_record(path).cell.method == "prior"
+
+
+def test_unreadable_run_file_is_kept_unless_overwrite(use_world, tmp_path, capsys):
+    """Issue 22: a run file the suite cannot read may hold a result: never replaced
+    without --overwrite, and the cell counts as not run (exit 1)."""
+    assert use_world(ADHOC, capsys)[0] == 0
+    path = Cell("smoke", "synthetic-small", "prior").path(tmp_path / "results")
+    path.write_bytes(b'{"schema_version": 2, "cell": {')
+    code, output = use_world(ADHOC, capsys)
+    assert code == 1
+    assert "FAILED smoke/synthetic-small/prior/seed1: not run, its run file is kept" in output
+    assert "0 cells run" in output and "1 cells failed" in output
+    assert path.read_bytes() == b'{"schema_version": 2, "cell": {'
+    assert use_world([*ADHOC, "--overwrite"], capsys)[0] == 0
     assert read_record(path).cell.method == "prior"
 
 
@@ -532,3 +542,522 @@ def test_smoke_run_in_a_checkout_leaves_it_clean(tmp_path, capsys):
     assert (
         "| synthetic-small | prior | 2 |" in (checkout / "results" / "REPORT.smoke.md").read_text()
     )
+
+
+# ---------------------------------------------------------------- round two (issue 22)
+
+ROUND_TWO_METHODS = """
+import sys
+
+import numpy as np
+
+
+class Exits:
+    def fit(self, train, dev, *, seed):
+        sys.exit(3)
+
+    def predict_scores(self, texts):
+        return np.zeros((len(texts), 1))
+
+
+class Slow:
+    def fit(self, train, dev, *, seed):
+        import os
+        import time
+
+        open(os.environ["LMMTC_TEST_MARK"], "w").close()
+        time.sleep(60)
+
+    def predict_scores(self, texts):
+        return np.zeros((len(texts), 1))
+"""
+
+
+def _cli(tmp_path: Path, module: str, argv: list[str]) -> subprocess.CompletedProcess:
+    """``python -m module argv`` in a fresh process, as a user types it."""
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{tmp_path}"}
+    env["LMMTC_TEST_MARK"] = str(tmp_path / "fit-started")
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", module, *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _ran(tmp_path: Path, argv: list[str]) -> None:
+    """Run cells in this process (a fixture's setup), into ``tmp_path/results``."""
+    full = [*argv, "--results-dir", str(tmp_path / "results"), "--no-report"]
+    full += ["--data-dir", str(tmp_path / "data"), "--raw-dir", str(tmp_path / "raw")]
+    assert main(full) == 0
+
+
+def _prior(tmp_path: Path, seed: int = 1) -> Path:
+    return Cell("smoke", "synthetic-small", "prior", "", seed).path(tmp_path / "results")
+
+
+def _edit_json(path: Path, edit) -> None:
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def _setup_newer(tmp_path: Path) -> None:
+    _ran(tmp_path, [*ADHOC, "random"])
+    _edit_json(_prior(tmp_path), lambda d: d.update(schema_version=3))
+
+
+def _setup_truncated(tmp_path: Path) -> None:
+    _ran(tmp_path, ADHOC)
+    _prior(tmp_path).write_text('{"schema_version": 2, "cell": {')
+
+
+def _setup_metric(value):
+    def setup(tmp_path: Path) -> None:
+        _ran(tmp_path, [*ADHOC, "--seeds", "1", "2"])
+        _edit_json(_prior(tmp_path, 2), lambda d: d["metrics"]["test"].update(micro_f1=value))
+
+    return setup
+
+
+def _setup_data_json(tmp_path: Path) -> None:
+    _ran(tmp_path, ADHOC)
+    data = tmp_path / "results" / "runs" / "smoke" / "synthetic-small" / "data.json"
+    _edit_json(data, lambda d: d["statistics"].update(train=999999))
+
+
+def _setup_corrupt_data_json(tmp_path: Path) -> None:
+    _ran(tmp_path, ADHOC)
+    (tmp_path / "results" / "runs" / "smoke" / "synthetic-small" / "data.json").write_text("{")
+
+
+def _setup_seed1(tmp_path: Path) -> None:
+    _ran(tmp_path, [*ADHOC, "random"])
+
+
+def _setup_lock(host: str, config: str):
+    def setup(tmp_path: Path) -> None:
+        lock = Path(str(_prior(tmp_path)) + ".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        holder = {"pid": os.getpid(), "host": host, "started": "2026-01-01T00:00:00+0000"}
+        lock.write_text(json.dumps({**holder, "token": "t", "config": config}))
+
+    return setup
+
+
+def _setup_methods(tmp_path: Path) -> None:
+    (tmp_path / "pkg22").mkdir()
+    (tmp_path / "pkg22" / "__init__.py").write_text("")
+    (tmp_path / "pkg22" / "m.py").write_text(ROUND_TWO_METHODS)
+    (tmp_path / "pkg22" / "broken.py").write_text("def fit(:\n")
+
+
+def _setup_folder(labels: bytes | None = None, train_rows: int = 6):
+    def setup(tmp_path: Path) -> None:
+        rows = [{"id": f"r{i}", "text": f"text {i}", "labels": ["a"] if i % 2 else ["b"]}
+                for i in range(8)]  # fmt: skip
+        folder = tmp_path / "mine"
+        _jsonl(folder, "train", rows[:train_rows])
+        _jsonl(folder, "test", rows[6:])
+        if labels is not None:
+            (folder / "labels.txt").write_bytes(labels)
+
+    return setup
+
+
+def _setup_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    folder = write_goemotions(tmp_path / "raw" / "goemotions")
+    train = folder / "train.tsv"
+    train.write_bytes(gzip.compress(train.read_bytes()))
+
+
+def _setup_stale_tmp(tmp_path: Path) -> None:
+    import socket
+
+    _ran(tmp_path, ADHOC)
+    dead = subprocess.run(["true"]).args and _dead_pid()
+    host = "".join(c if c.isalnum() or c in "_-" else "_" for c in socket.gethostname())
+    stale = _prior(tmp_path).with_name(f".seed1.scores.npz.{host}.{dead}.abcd1234.tmp")
+    stale.write_bytes(b"partial")
+
+
+def _dead_pid() -> int:
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          check=True, capture_output=True, text=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def _setup_stale_threshold_table(tmp_path: Path) -> None:
+    _ran(tmp_path, ADHOC)
+    tables = tmp_path / "results" / "tables" / "smoke"
+    tables.mkdir(parents=True)
+    (tables / "table2_dev-global.md").write_text("stale: no scores\n")
+
+
+def _no_setup(tmp_path: Path) -> None:
+    pass
+
+
+RUN = "benchmarks.run"
+DIRS = ["--results-dir", "results", "--data-dir", "data", "--raw-dir", "raw"]
+SMALL = ["--dataset", "synthetic-small", "--method"]
+AGAINST = ["--profile", "smoke", "--dataset", "synthetic-small", "--results-dir", "results"]
+KEPT_LINE = "the runner keeps it: move it away, or rerun its cell with --overwrite to replace it"
+
+#: (class, setup, module, argv, message fragment, exit status), each run in a fresh process.
+ROUND_TWO = [
+    (
+        "1 newer run file kept",
+        _setup_newer,
+        RUN,
+        [*ADHOC, *DIRS],
+        f"schema_version 3 is newer than this suite reads (2); update lmmtc-bench to read it "
+        f"({KEPT_LINE})",
+        1,
+    ),
+    (
+        "1 corrupt run file kept",
+        _setup_truncated,
+        RUN,
+        [*ADHOC, *DIRS],
+        f"not valid JSON (Expecting property name enclosed in double quotes); the file is "
+        f"truncated or corrupt; {KEPT_LINE}",
+        1,
+    ),
+    (
+        "1 compare keeps it too",
+        _setup_newer,
+        "benchmarks.compare",
+        ["--method", "prior", "--against", "random", *AGAINST],
+        "they are kept: the runner never replaces them without --overwrite",
+        1,
+    ),
+    (
+        "2 unknown key, br",
+        _no_setup,
+        RUN,
+        [*SMALL, "br", "--set", "unknown_key=1", *DIRS],
+        "error: --set unknown_key=1: method 'br' has no option 'unknown_key'. Its options: n_jobs",
+        2,
+    ),
+    (
+        "2 unknown key, bert",
+        _no_setup,
+        RUN,
+        [*SMALL, "bert", "--set", "unknown_key=1", *DIRS],
+        "error: --set unknown_key=1: method 'bert' has no option 'unknown_key'. Its options: "
+        "backbone",
+        2,
+    ),
+    (
+        "2 unknown key, prior",
+        _no_setup,
+        RUN,
+        [*ADHOC, "--set", "unknown_key=1", *DIRS],
+        "error: --set unknown_key=1: method 'prior' has no option 'unknown_key'. Its options: none",
+        2,
+    ),
+    (
+        "2 range, bert epochs",
+        _no_setup,
+        RUN,
+        [*SMALL, "bert", "--set", "epochs=-3", *DIRS],
+        "error: --set epochs=-3: method 'bert' option epochs=-3 is out of range: expected a whole "
+        "number >= 1; default 40",
+        2,
+    ),
+    (
+        "2 type, lr=abc",
+        _no_setup,
+        RUN,
+        [*SMALL, "cnn", "--set", "lr=abc", *DIRS],
+        "error: --set lr=abc: method 'cnn' option lr='abc': expected a number; default 0.001",
+        2,
+    ),
+    (
+        "3 NaN metric",
+        _setup_metric(float("nan")),
+        "benchmarks.report",
+        ["--results-dir", "results"],
+        "seed2.json: metrics.test.micro_f1 is nan, not a finite number",
+        0,
+    ),
+    (
+        "3 string metric",
+        _setup_metric("0.9"),
+        "benchmarks.report",
+        ["--results-dir", "results"],
+        "seed2.json: metrics.test.micro_f1 is '0.9', not a finite number",
+        0,
+    ),
+    (
+        "3 hand-edited data.json",
+        _setup_data_json,
+        "benchmarks.report",
+        ["--results-dir", "results"],
+        "data.json: its content does not match its digest (edited after the runner wrote it); "
+        "the next run of any cell of its data set rebuilds it",
+        0,
+    ),
+    (
+        "4 missing seeds",
+        _setup_seed1,
+        "benchmarks.compare",
+        ["--method", "prior", "--against", "random", "--seeds", "1", "2", "3", *AGAINST],
+        "error: --seeds 1 2 3: prior on synthetic-small has no readable run file for seeds [2, 3] "
+        "(it has [1])",
+        1,
+    ),
+    (
+        "4 a run against itself",
+        _setup_seed1,
+        "benchmarks.compare",
+        ["--method", "prior", "--against", "prior", *AGAINST],
+        "note: --against prior is the method itself: its runs compared with themselves "
+        "differ by 0 with p = 1 by construction",
+        0,
+    ),
+    (
+        "5 locked with another config",
+        _setup_lock(__import__("socket").gethostname(), "other"),
+        RUN,
+        [*ADHOC, *DIRS],
+        "with another config; rerun this command when it has finished",
+        1,
+    ),
+    (
+        "5 locked on another host",
+        _setup_lock("another-host.example", "other"),
+        RUN,
+        [*ADHOC, *DIRS],
+        "on another host; rerun this command when it has finished",
+        1,
+    ),
+    (
+        "6 --all with --table",
+        _no_setup,
+        RUN,
+        ["--all", "--table", "2", *DIRS],
+        "error: --all runs every experiment: drop --table",
+        2,
+    ),
+    (
+        "6 --list with filters",
+        _no_setup,
+        RUN,
+        ["--list", "--method", "prior"],
+        "error: --list lists what exists and runs nothing: drop --method",
+        2,
+    ),
+    (
+        "7 report of a folder without run files",
+        _no_setup,
+        "benchmarks.report",
+        ["--results-dir", "."],
+        "error: no run files under runs; check --results-dir",
+        1,
+    ),
+    (
+        "8 stale threshold tables rebuilt",
+        _setup_stale_threshold_table,
+        "benchmarks.report",
+        ["--results-dir", "results"],
+        "wrote results/REPORT.smoke.md",
+        0,
+    ),
+    (
+        "9 fit raising SystemExit",
+        _setup_methods,
+        RUN,
+        [*SMALL, "pkg22.m:Exits", "prior", *DIRS],
+        "FAILED smoke/synthetic-small/pkg22.m:Exits/seed1: SystemExit: 3",
+        1,
+    ),
+    (
+        "9 SyntaxError in a method module",
+        _setup_methods,
+        RUN,
+        [*SMALL, "pkg22.broken:X", *DIRS],
+        "error: cannot import module 'pkg22.broken' for method 'pkg22.broken:X': ",
+        2,
+    ),
+    (
+        "9 launch --time -5",
+        _no_setup,
+        "benchmarks.launch",
+        [*ADHOC, "--time", "-5", *DIRS],
+        "argument --time: -5 is not >= 1",
+        2,
+    ),
+    (
+        "10 labels.txt with a BOM",
+        _setup_folder("\ufeffa\nb\n".encode()),
+        RUN,
+        ["--dataset", "mine", "--method", "prior", *DIRS],
+        "1 cells run",
+        0,
+    ),
+    (
+        "10 labels.txt with trailing spaces",
+        _setup_folder(b"a \nb\n"),
+        RUN,
+        ["--dataset", "mine", "--method", "prior", *DIRS],
+        "mine/labels.txt:1: label 'a ' has spaces or tabs around it; remove them",
+        1,
+    ),
+    (
+        "10 gzip named .tsv",
+        _setup_gzip,
+        RUN,
+        ["--dataset", "goemotions", "--method", "prior", "--profile", "cpu", *DIRS],
+        "train.tsv: a gzip-compressed file (it starts with gzip's magic bytes), not utf-8 text",
+        1,
+    ),
+    (
+        "10 one train row, no dev",
+        _setup_folder(train_rows=1),
+        RUN,
+        ["--dataset", "mine", "--method", "prior", *DIRS],
+        "mine/train.jsonl: 1 record(s) and no dev.jsonl: a dev split is carved from train, which "
+        "needs at least 2 records",
+        1,
+    ),
+    (
+        "10 mod:Missing",
+        _no_setup,
+        RUN,
+        [*SMALL, "baselines.trivial:Prior", *DIRS],
+        "module 'baselines.trivial' has no attribute 'Prior'. Did you mean 'LabelPrior'?",
+        2,
+    ),
+    (
+        "10 results dir that is a file",
+        lambda t: (t / "afile").write_text(""),
+        RUN,
+        [*ADHOC, "--results-dir", "afile"],
+        "error: --results-dir afile: a file, not a folder",
+        2,
+    ),
+    (
+        "10 corrupt data.json advice",
+        _setup_corrupt_data_json,
+        "benchmarks.report",
+        ["--results-dir", "results"],
+        "data.json:1: not valid JSON (Expecting property name enclosed in double quotes); the file "
+        "is truncated or corrupt; the next run of any cell of its data set rebuilds it",
+        0,
+    ),
+    (
+        "10 stale temporary file removed",
+        _setup_stale_tmp,
+        RUN,
+        [*ADHOC, "--overwrite", *DIRS],
+        "1 cells run",
+        0,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("setup", "module", "argv", "fragment", "code"),
+    [case[1:] for case in ROUND_TWO],
+    ids=[case[0] for case in ROUND_TWO],
+)
+def test_round_two_through_the_command_line(tmp_path, setup, module, argv, fragment, code):
+    """Issue 22: each class of bad input, in a fresh process: its one line, its exit
+    status, no traceback, and no run file lost."""
+    setup(tmp_path)
+    before = {p: p.read_bytes() for p in (tmp_path / "results").rglob("seed*.json")}
+    done = _cli(tmp_path, module, argv)
+    output = done.stdout + done.stderr
+    assert fragment in output, output
+    assert done.returncode == code, output
+    assert "Traceback" not in output
+    line = next(line for line in output.splitlines() if fragment in line)
+    assert len(line) < 1200, line  # one line, not a dump
+    if "--overwrite" not in argv:  # no run file replaced or lost
+        assert {p: p.read_bytes() for p in before} == before
+    assert not list(tmp_path.rglob("*.lock")) or "_setup_lock" in setup.__qualname__
+    assert " nan" not in "".join(p.read_text() for p in (tmp_path / "results").glob("REPORT*"))
+    assert not list((tmp_path / "results").rglob("*.tmp"))
+    tables = tmp_path / "results" / "tables" / "smoke"
+    if (tables / "table2_dev-global.md").exists():
+        assert "stale" not in (tables / "table2_dev-global.md").read_text()
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    import signal
+    import sys
+    import time
+
+    _setup_methods(tmp_path)
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{tmp_path}"}
+    env["LMMTC_TEST_MARK"] = str(tmp_path / "fit-started")
+    argv = [sys.executable, "-m", RUN, *SMALL, "pkg22.m:Slow", *DIRS]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    for _ in range(1200):  # until fit has started
+        if (tmp_path / "fit-started").exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert err.strip().splitlines()[-1] == "interrupted; rerun the same command to resume"
+    assert "Traceback" not in out + err
+    assert not list((tmp_path / "results").rglob("*.lock"))
+
+
+def test_list_into_a_closed_pipe_is_quiet(tmp_path):
+    import sys
+
+    command = f"{sys.executable} -m {RUN} --list | head -1"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.stdout == "Data sets (named):\n"
+    assert done.stderr == "" and done.returncode == 0
+
+
+def test_a_method_raising_keyboard_interrupt_fails_its_cell_only(use_world, world, capsys):
+    (world.root / "badpkg" / "kbd.py").write_text(
+        "class Kbd:\n    def fit(self, train, dev, *, seed):\n        raise KeyboardInterrupt\n"
+        "    def predict_scores(self, texts):\n        return []\n"
+    )
+    code, output = use_world([*ON_SMALL, "badpkg.kbd:Kbd", "prior"], capsys)
+    assert code == 1
+    assert "FAILED smoke/synthetic-small/badpkg.kbd:Kbd/seed1: KeyboardInterrupt" in output
+    assert "1 cells run" in output
+
+
+def test_failed_launched_job_names_its_error_line(tmp_path):
+    from types import SimpleNamespace
+
+    from benchmarks.scaleout import job_error_line
+
+    log = tmp_path / "job.out"
+    log.write_text("loading\nFAILED smoke/x/prior/seed1: ValueError: bad\n1 cells failed:\n")
+    handle = SimpleNamespace(paths=SimpleNamespace(stdout=log, stderr=tmp_path / "none"))
+    assert job_error_line(handle) == "FAILED smoke/x/prior/seed1: ValueError: bad"
+
+
+def test_declared_options_read_the_methods_own_declarations():
+    from benchmarks.harness import declared_options, lowest_value
+    from lmmtc.registry import get_method
+
+    br = declared_options(get_method("br").cls)
+    assert {"n_jobs", "classifier", "C_grid", "min_df"} <= set(br)  # **kwargs followed
+    assert lowest_value(br["min_df"]) == 0  # int | float: a fraction is allowed
+    assert lowest_value(br["max_iter"]) == 1
+    bert = declared_options(get_method("bert").cls)
+    assert bert["template"].default is None  # the class's DEFAULTS over the dataclass's
+    assert lowest_value(bert["epochs"]) == 1
+    assert declared_options(get_method("prior").cls) == {}

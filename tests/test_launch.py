@@ -54,12 +54,22 @@ def test_local_jobs_write_run_files_and_the_report_shows_them(tmp_path, dirs, ca
     assert sorted((results / "launch_logs").glob("*/*_result.pkl")) == results_pickles
 
 
-def test_failed_job_is_reported_with_its_cell(tmp_path, dirs, capsys):
-    argv = ["--dataset", "synthetic-small", "--method", "prior", "--set", "nope=1", *dirs]
+def test_failed_job_is_reported_with_its_cell(tmp_path, dirs, capsys, monkeypatch):
+    (tmp_path / "failpkg").mkdir()
+    (tmp_path / "failpkg" / "__init__.py").write_text("")
+    (tmp_path / "failpkg" / "m.py").write_text(
+        "class Fails:\n    def fit(self, train, dev, *, seed):\n"
+        "        raise ValueError('bad fit')\n"
+        "    def predict_scores(self, texts):\n        return []\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["--dataset", "synthetic-small", "--method", "failpkg.m:Fails", *dirs]
     assert main([*argv, "--launcher", "debug", "--no-report"]) == 1
     out = capsys.readouterr().out
-    assert "1 jobs failed" in out and "smoke/synthetic-small/prior/seed1" in out
-    assert not Cell("smoke", "synthetic-small", "prior").path(tmp_path / "results").exists()
+    assert "1 jobs failed" in out and "smoke/synthetic-small/failpkg.m:Fails/seed1" in out
+    assert (
+        not Cell("smoke", "synthetic-small", "failpkg.m:Fails").path(tmp_path / "results").exists()
+    )
 
 
 def test_each_job_plans_exactly_its_cells(tmp_path, dirs):

@@ -101,14 +101,33 @@ def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path):
 
 
 def test_runner_skips_a_cell_another_runner_holds(tmp_path, dirs, capsys):
+    """The same cell with the same config on this host: skipped, exit 0 (the holder writes
+    what was asked); another config (or a holder that does not say): not run, exit 1."""
+    from benchmarks.execute import config_digest
+    from benchmarks.options import parse_options
+    from benchmarks.plan import Planned
+    from benchmarks.profiles import get_profile
+
     run_file = Cell("smoke", "synthetic-small", "prior").path(tmp_path / "results")
     lock = _write_lock(run_file, os.getppid(), socket.gethostname())
     argv = ["--dataset", "synthetic-small", "--method", "prior", "random", "--no-report", *dirs]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"FAILED smoke/synthetic-small/prior/seed1: not run: another runner holds {lock} "
+        f"(pid {os.getppid()} on {socket.gethostname()}" in out
+    )
+    options = parse_options(argv)
+    digest = config_digest(
+        Planned(Cell("smoke", "synthetic-small", "prior")), get_profile("smoke"), options
+    )
+    payload = json.loads(lock.read_text())
+    lock.write_text(json.dumps({**payload, "config": digest}))
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert (
-        f"skipped smoke/synthetic-small/prior/seed1: another runner holds {lock} "
-        f"(pid {os.getppid()} on {socket.gethostname()}" in out
+        f"skipped smoke/synthetic-small/prior/seed1: another runner on this host runs it "
+        f"with the same config (pid {os.getppid()}" in out
     )
     assert not run_file.exists() and lock.exists()
     assert Cell("smoke", "synthetic-small", "random").path(tmp_path / "results").exists()

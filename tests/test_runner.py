@@ -86,9 +86,9 @@ def test_unknown_method_fails_before_any_work(tmp_path, dirs, capsys):
 
 def test_bad_method_parameter_is_reported(tmp_path, dirs, capsys):
     argv = ["--dataset", "synthetic-small", "--method", "prior", "--set", "nope=1", *dirs]
-    assert main(argv) == 1
-    out = capsys.readouterr().out
-    assert "does not accept ['nope']" in out
+    assert main(argv) == 2  # refused before any cell runs (issue 22)
+    err = capsys.readouterr().err
+    assert "error: --set nope=1: method 'prior' has no option 'nope'. Its options: none" in err
     assert not _run_file(tmp_path).exists()
 
 
@@ -160,20 +160,18 @@ def test_config_that_no_longer_resolves_is_rerun_and_reported(tmp_path, dirs, ca
     argv = ["--dataset", "synthetic-small", "--method", "br", "--seeds", "1", *dirs]
     assert main(argv) == 0
     capsys.readouterr()
-    assert main([*argv, "--set", "no_such_option=1"]) == 1
+    assert main([*argv, "--set", "no_such_option=1"]) == 2
     captured = capsys.readouterr()
-    assert "unexpected keyword argument 'no_such_option'" in captured.out + captured.err
+    assert "method 'br' has no option 'no_such_option'" in captured.err
 
     def broken(*args, **kwargs):
         raise ValueError("br.yaml: line 3: mapping values are not allowed here")
 
     monkeypatch.setattr(config_mod, "resolve", broken)
-    assert main([*argv, "--dry-run"]) == 0
-    assert "rerun" in (out := capsys.readouterr().out) and "does not resolve" in out
-    assert main(argv) == 1
-    captured = capsys.readouterr()
-    assert "br.yaml: line 3" in captured.out + captured.err
-    assert "1 cells failed" in captured.out
+    assert main([*argv, "--dry-run"]) == 2  # checked before any work (issue 22)
+    assert "br.yaml: line 3" in capsys.readouterr().err
+    assert main(argv) == 2
+    assert "br.yaml: line 3" in capsys.readouterr().err
 
 
 def test_malformed_set_fails_before_any_work(tmp_path, dirs, capsys):

@@ -317,6 +317,16 @@ class TransformerOptions:
             raise ValueError(f"pad_to must be one of auto, longest, buckets, got {self.pad_to!r}")
         if int(self.bucket_count) < 1:
             raise ValueError(f"bucket_count must be >= 1, got {self.bucket_count}")
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_len", "max_steps", "text_len"):
+            value = getattr(self, name)
+            if value is not None and not value >= 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        for name in ("warmup_ratio", "dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        for name in ("weight_decay", "max_grad_norm", "mlm_lambda"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
 
 
 #: Options that were folded into others: naming one fails with the replacement.
