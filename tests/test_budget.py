@@ -52,15 +52,20 @@ def test_priority_plan_of_the_gpu_profile_in_its_order():
         f"gpu/goemotions/lm_mlm+{v}/seed1"
         for v in ("separate", "lm-all-masked", "public-impl", "readout-cls", "bert-lm-text")
     ]
-    assert labels[23:32] == [
+    assert labels[23:35] == [  # GAIC's Table 2 row, every method, after GoEmotions
+        f"gpu/gaic/{method}/seed{seed}"
+        for method in ("bert", "bert_mlm", "lm", "lm_mlm")
+        for seed in (1, 2, 3)
+    ]
+    assert labels[35:44] == [
         f"gpu/reuters/{method}/seed{seed}"
         for method in ("bert", "lm", "lm_mlm")
         for seed in (1, 2, 3)
     ]
-    assert labels[32:] == [
+    assert labels[44:] == [
         f"gpu/{d}/bert_mlm/seed{s}" for d in ("reuters", "goemotions") for s in (1, 2, 3)
     ]
-    assert len(set(labels)) == len(labels) == 38
+    assert len(set(labels)) == len(labels) == 50
 
 
 def test_priority_plan_narrowed_by_the_command_line(tmp_path):
@@ -284,3 +289,16 @@ def test_the_training_and_evaluation_loops_stop_at_the_deadline(tmp_path):
     with time_limit(time.monotonic() - 1), pytest.raises(DeadlineReached):
         method.predict_scores(dev.texts)
     assert method.predict_scores(dev.texts).shape == (8, len(data.label_names))
+
+
+def test_gaic_transformer_cells_cost_at_their_own_measured_rate():
+    """GAIC's small pre-trained BERT is costed at its own rate, other data sets at the
+    profile's transformer rate."""
+    from benchmarks.estimate import DATASET_COST_PER_1K, table_seconds
+    from benchmarks.profiles import get_profile
+
+    cpu = get_profile("cpu")
+    rate = DATASET_COST_PER_1K[("cpu", "transformer", "gaic")]
+    assert table_seconds("transformer", 24000, 4, cpu, "gaic") == 24 * 4 * rate
+    assert table_seconds("transformer", 24000, 4, cpu, "reuters") == 24 * 4 * 80
+    assert table_seconds("linear", 24000, 1, cpu, "gaic") == 24 * 3  # other families: theirs
