@@ -51,6 +51,7 @@ def test_tiny_pretraining_beats_the_majority_guess_on_held_out_text(tmp_path, on
     assert backbone.info["pretrain_heldout_mlm_accuracy"] == report["heldout_mlm_accuracy"]
     assert backbone.info["pretrain_corpus_texts"] == 400
     assert backbone.info["pretrain_config"]["epochs"] == 6
+    assert backbone.info["pretrain_precision"] in ("bf16", "fp32")
 
 
 def test_cache_key_changes_with_the_corpus_and_the_config():
