@@ -215,7 +215,8 @@ def estimate_cell(
     )
     if found is not None:
         return found
-    seconds = table_seconds(spec.family, rows, epochs_of(resolved.params), profile)
+    epochs = epochs_of(resolved.params)
+    seconds = table_seconds(spec.family, rows, epochs, profile, item.cell.dataset)
     return Estimate(seconds, f"the {profile.name} profile's cost table")
 
 

