@@ -145,7 +145,7 @@ class _TfidfGridMethod:
     """TF-IDF + a multi-label model, hyper-parameters chosen on dev micro-F1.
 
     Subclasses implement ``fit_model(X, Y, C, seed)`` and ``model_scores(model, X)``: the
-    model on a feature matrix (also what benchmarks/speed_linear.py times); ``C`` is
+    model on a feature matrix (also what tools/speed_linear.py times); ``C`` is
     whatever the grid varies (the SVM's C, or k for ML-kNN)."""
 
     #: name of the varied hyper-parameter in run_info

@@ -3,6 +3,6 @@
 :func:`load_results` gives every run under a results folder as a pandas DataFrame.
 """
 
-from benchmarks.records import load_results
+from benchmarks.store.records import load_results
 
 __all__ = ["load_results"]

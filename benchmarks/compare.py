@@ -15,7 +15,7 @@ stamped ``synthetic`` (its Δ against the paper then only tests the pipeline).
 [--json]`` runs nothing and compares A with B from their run files and stored scores:
 per metric the difference A − B (mean over the seeds both have), its 95% interval by a
 paired bootstrap over test documents and a two-sided p-value
-(:mod:`benchmarks.significance`).
+(:mod:`benchmarks.analysis.significance`).
 """
 
 from __future__ import annotations
@@ -29,16 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.experiments import EXPERIMENTS, PAPER_DATASETS
-from benchmarks.paths import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS
-from benchmarks.plan import dataset_key
-from benchmarks.profiles import PROFILES, Profile, get_profile
-from benchmarks.records import Cell, RecordWarning
-from benchmarks.reference import Reference
-from benchmarks.report import PROFILE_WARNING, warnings_as_lines
-from benchmarks.run import main as run_main
-from benchmarks.significance import NotPaired, compare_runs
-from benchmarks.tables import (
+from benchmarks.analysis.report import PROFILE_WARNING, warnings_as_lines
+from benchmarks.analysis.significance import NotPaired, compare_runs
+from benchmarks.analysis.tables import (
     RunIndex,
     Table,
     Value,
@@ -46,8 +39,15 @@ from benchmarks.tables import (
     to_markdown,
     write_table,
 )
-from benchmarks.tasks import NOT_AVAILABLE, availability
-from benchmarks.thresholds import DEFAULT_POLICY, POLICIES
+from benchmarks.run import main as run_main
+from benchmarks.running.plan import dataset_key
+from benchmarks.running.tasks import NOT_AVAILABLE, availability
+from benchmarks.store.records import Cell, RecordWarning
+from benchmarks.store.thresholds import DEFAULT_POLICY, POLICIES
+from benchmarks.suite.experiments import EXPERIMENTS, PAPER_DATASETS
+from benchmarks.suite.paths import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS
+from benchmarks.suite.profiles import PROFILES, Profile, get_profile
+from benchmarks.suite.reference import Reference
 from lmmtc.metrics import METRICS, PAPER_METRICS
 
 #: The experiments whose paper rows the comparison shows, with the label of their source.
@@ -273,7 +273,7 @@ def _row(
 ) -> None:
     """Append one row: per metric its value and Δ = new − this row.
 
-    The Δ and its bold mark come from :func:`benchmarks.tables.compare_cells`, the
+    The Δ and its bold mark come from :func:`benchmarks.analysis.tables.compare_cells`, the
     report's own rule; the new method's own row has no Δ.
     """
     display = [key["dataset"], key["method"], key["source"], str(key["seeds"] or "-")]

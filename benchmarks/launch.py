@@ -1,5 +1,5 @@
 """``python -m benchmarks.launch ARGS``: the runner with ``--launcher local`` unless ARGS
-name another launcher (one submitit job per cell; see :mod:`benchmarks.scaleout`)."""
+name another launcher (one submitit job per cell; see :mod:`benchmarks.running.scaleout`)."""
 
 from __future__ import annotations
 

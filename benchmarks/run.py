@@ -1,9 +1,9 @@
 """The runner: ``python -m benchmarks.run``.
 
-The command line is parsed once into :class:`benchmarks.options.RunOptions`; the cells
-are planned by :mod:`benchmarks.plan` (experiments, or an ad-hoc --dataset x --method
-grid), and run by :mod:`benchmarks.execute` in this process or by
-:mod:`benchmarks.scaleout` as submitit jobs. Finished cells are never redone unless
+The command line is parsed once into :class:`benchmarks.running.options.RunOptions`; the cells
+are planned by :mod:`benchmarks.running.plan` (experiments, or an ad-hoc --dataset x --method
+grid), and run by :mod:`benchmarks.running.execute` in this process or by
+:mod:`benchmarks.running.scaleout` as submitit jobs. Finished cells are never redone unless
 --overwrite: a killed run resumes where it stopped.
 """
 
@@ -13,14 +13,14 @@ import sys
 import time
 from collections.abc import Sequence
 
-from benchmarks.budget import (
+from benchmarks.running.budget import (
     BudgetOutcome,
     check_budget_options,
     print_budget_dry_run,
     priority_plan,
     run_within_budget,
 )
-from benchmarks.execute import (
+from benchmarks.running.execute import (
     INTERRUPTED,
     DataCache,
     finish,
@@ -29,16 +29,16 @@ from benchmarks.execute import (
     watch_interrupts,
     write_data_records,
 )
-from benchmarks.experiments import EXPERIMENTS
-from benchmarks.filters import check_filters
-from benchmarks.harness import check_method_params
-from benchmarks.options import RunOptions, build_parser, options_from_namespace
-from benchmarks.plan import PlanError, Planned, plan_cells, planned_datasets, print_dry_run
-from benchmarks.profiles import PROFILES, Profile, get_profile
-from benchmarks.provenance import git_state
-from benchmarks.summary import summary_table
-from benchmarks.tasks import availability
-from benchmarks.tracking import check_backend
+from benchmarks.running.filters import check_filters
+from benchmarks.running.harness import check_method_params
+from benchmarks.running.options import RunOptions, build_parser, options_from_namespace
+from benchmarks.running.plan import PlanError, Planned, plan_cells, planned_datasets, print_dry_run
+from benchmarks.running.provenance import git_state
+from benchmarks.running.tasks import availability
+from benchmarks.running.tracking import check_backend
+from benchmarks.store.summary import summary_table
+from benchmarks.suite.experiments import EXPERIMENTS
+from benchmarks.suite.profiles import PROFILES, Profile, get_profile
 from data_prep.registry import DATASETS
 from data_prep.synthetic import PRESETS
 from lmmtc.distributed import is_main_process, main_process_first
@@ -159,7 +159,7 @@ def run(options: RunOptions, started: float | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if options.launch.launcher:
-        from benchmarks import scaleout
+        from benchmarks.running import scaleout
 
         if options.dry_run:
             scaleout.print_jobs(planned, options)

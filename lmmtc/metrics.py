@@ -175,7 +175,7 @@ def threshold(scores: np.ndarray, cutoff: Cutoff = THRESHOLD) -> np.ndarray:
 class Counts:
     """A metric as a function of per-document counts summed over documents, so that a
     bootstrap resamples documents by weighting rows instead of recomputing the metric
-    (benchmarks/significance.py).
+    (benchmarks/analysis/significance.py).
 
     ``per_document(y_true, y_pred)`` (``scores`` instead of ``y_pred`` for a metric that
     ranks) gives (n, k) counts; ``from_sums(sums, n, L)`` the metric of sums (..., k)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.records import (
+from benchmarks.store.records import (
     Cell,
     DataStamp,
     Environment,

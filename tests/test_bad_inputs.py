@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import execute
-from benchmarks.options import build_parser
-from benchmarks.plan import dataset_key
-from benchmarks.records import Cell, DataStamp, read_record, write_json_atomic
-from benchmarks.report import main as report_main
+from benchmarks.analysis.report import main as report_main
 from benchmarks.run import main
+from benchmarks.running import execute
+from benchmarks.running.options import build_parser
+from benchmarks.running.plan import dataset_key
+from benchmarks.store.records import Cell, DataStamp, read_record, write_json_atomic
 from data_prep.synthetic import PRESETS, write_synthetic
 from tests.fixtures_raw import write_goemotions
 
@@ -1041,7 +1041,7 @@ def test_a_method_raising_keyboard_interrupt_fails_its_cell_only(use_world, worl
 def test_failed_launched_job_names_its_error_line(tmp_path):
     from types import SimpleNamespace
 
-    from benchmarks.scaleout import job_error_line
+    from benchmarks.running.scaleout import job_error_line
 
     log = tmp_path / "job.out"
     log.write_text("loading\nFAILED smoke/x/prior/seed1: ValueError: bad\n1 cells failed:\n")
@@ -1050,7 +1050,7 @@ def test_failed_launched_job_names_its_error_line(tmp_path):
 
 
 def test_declared_options_read_the_methods_own_declarations():
-    from benchmarks.harness import declared_options, lowest_value
+    from benchmarks.running.harness import declared_options, lowest_value
     from lmmtc.registry import get_method
 
     br = declared_options(get_method("br").cls)

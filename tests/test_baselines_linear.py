@@ -169,7 +169,7 @@ def test_tune_offset_moves_the_threshold_through_the_probabilities(correlated):
 @pytest.mark.parametrize("name", ["br", "cc", "lp", "rakel", "mlknn", "cnn"])
 def test_every_config_cell_constructs_the_method(name):
     """Each profile x data set of configs/methods/<name>.yaml gives valid constructor keywords."""
-    from benchmarks.config import resolve
+    from benchmarks.suite.config import resolve
 
     for profile in ("smoke", "cpu", "paper"):
         for dataset in ("gaic", "aapd", "reuters", "rmsc", "goemotions", "toxic"):
@@ -179,7 +179,7 @@ def test_every_config_cell_constructs_the_method(name):
 def test_speed_benchmark_explains_a_missing_libmultilabel(monkeypatch, capsys):
     import builtins
 
-    from benchmarks import speed_linear
+    from tools import speed_linear
 
     real_import = builtins.__import__
 

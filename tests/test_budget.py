@@ -12,8 +12,9 @@ import time
 import pytest
 from factories import make_run_record
 
-from benchmarks import budget
-from benchmarks.budget import (
+from benchmarks.run import main
+from benchmarks.running import budget
+from benchmarks.running.budget import (
     EXIT_CELLS_LEFT,
     Estimate,
     History,
@@ -21,12 +22,11 @@ from benchmarks.budget import (
     priority_plan,
     run_within_budget,
 )
-from benchmarks.execute import DataCache
-from benchmarks.options import parse_options
-from benchmarks.plan import Planned
-from benchmarks.profiles import get_profile
-from benchmarks.records import Cell
-from benchmarks.run import main
+from benchmarks.running.execute import DataCache
+from benchmarks.running.options import parse_options
+from benchmarks.running.plan import Planned
+from benchmarks.store.records import Cell
+from benchmarks.suite.profiles import get_profile
 from lmmtc.deadline import DeadlineReached, check, time_limit
 
 GPU = get_profile("gpu")
@@ -274,7 +274,7 @@ def test_budget_dry_run_lists_the_order_and_what_fits(dirs, capsys):
 
 @pytest.mark.usefixtures("one_torch_thread")
 def test_the_training_and_evaluation_loops_stop_at_the_deadline(tmp_path):
-    from benchmarks.tasks import prepare_dataset
+    from benchmarks.running.tasks import prepare_dataset
     from lmmtc.registry import get_method
 
     data = prepare_dataset("synthetic-small", data_dir=tmp_path, raw_dir=None)
@@ -298,7 +298,7 @@ def test_the_gpu_cost_table_follows_the_committed_h200_runs():
     10% for the test pass, loading and tokenising."""
     from pathlib import Path
 
-    from benchmarks.records import iter_records
+    from benchmarks.store.records import iter_records
 
     sweep = Path(__file__).resolve().parents[1] / "results" / "sweeps" / "goemotions-h200"
     fastest: dict[str, float] = {}
@@ -317,8 +317,8 @@ def test_the_gpu_cost_table_follows_the_committed_h200_runs():
 def test_gaic_transformer_cells_cost_at_their_own_measured_rate():
     """GAIC's small pre-trained BERT is costed at its own rate, other data sets at the
     profile's transformer rate."""
-    from benchmarks.estimate import DATASET_COST_PER_1K, table_seconds
-    from benchmarks.profiles import get_profile
+    from benchmarks.running.estimate import DATASET_COST_PER_1K, table_seconds
+    from benchmarks.suite.profiles import get_profile
 
     cpu = get_profile("cpu")
     rate = DATASET_COST_PER_1K[("cpu", "transformer", "gaic")]

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from benchmarks.compare import CompareOptions, available_datasets, main
-from benchmarks.plan import dataset_key
-from benchmarks.profiles import get_profile
-from benchmarks.records import Cell
+from benchmarks.running.plan import dataset_key
+from benchmarks.store.records import Cell
+from benchmarks.suite.profiles import get_profile
 
 METHOD = "cmppkg.m:Noisy"
 

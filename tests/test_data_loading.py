@@ -51,7 +51,7 @@ def test_missing_folder_ends_with_the_callers_hint(tmp_path):
 
 def test_a_broken_suite_data_set_names_its_converter(tmp_path):
     """The runner's hint for a named data set is the converter command of its declaration."""
-    from benchmarks.tasks import prepare_dataset
+    from benchmarks.running.tasks import prepare_dataset
 
     folder = _write_small(tmp_path / "data" / "reuters")
     with open(folder / "train.jsonl", "a", encoding="utf-8") as handle:

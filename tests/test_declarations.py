@@ -8,11 +8,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from benchmarks.config import resolve
-from benchmarks.experiments import EXPERIMENTS
-from benchmarks.harness import build_method
-from benchmarks.profiles import PROFILES
-from benchmarks.tables import NO_PAPER_VALUE, PAPER_ONLY, RunIndex, comparison_table
+from benchmarks.analysis.tables import NO_PAPER_VALUE, PAPER_ONLY, RunIndex, comparison_table
+from benchmarks.running.harness import build_method
+from benchmarks.suite.config import resolve
+from benchmarks.suite.experiments import EXPERIMENTS
+from benchmarks.suite.profiles import PROFILES
 from lmmtc.metrics import METRICS, THRESHOLD, evaluate, threshold
 from lmmtc.registry import get_method, list_methods
 

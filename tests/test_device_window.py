@@ -1,7 +1,7 @@
-"""benchmarks/device_window.sh rehearsed on the CPU (issue 15), so that a GPU window is
+"""tools/device_window.sh rehearsed on the CPU (issue 15), so that a GPU window is
 never spent debugging it: the same script, DEVICE=cpu, a tiny random backbone, a
 60-second budget for the runner, and the carried folder made by
-``benchmarks.device_pack`` (MiniLM in fp16, here for the tokenizer; synthetic stand-ins
+``tools.device_pack`` (MiniLM in fp16, here for the tokenizer; synthetic stand-ins
 under the names GoEmotions and Reuters). It must write the speed JSON and the run files
 into the output folder, run the cells in priority order and stop at the budget with the
 rest listed for the next window (exit 75)."""
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import device_pack
-from benchmarks.records import read_record
+from benchmarks.store.records import read_record
 from data_prep.synthetic import SyntheticConfig, write_synthetic
+from tools import device_pack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "benchmarks" / "device_window.sh"
+SCRIPT = REPO_ROOT / "tools" / "device_window.sh"
 
 
 @pytest.fixture(scope="module")

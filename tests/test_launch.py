@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from benchmarks.launch import main
-from benchmarks.options import parse_options
-from benchmarks.plan import plan_cells
-from benchmarks.profiles import get_profile
-from benchmarks.records import Cell
-from benchmarks.scaleout import make_executor, plan_jobs
+from benchmarks.running.options import parse_options
+from benchmarks.running.plan import plan_cells
+from benchmarks.running.scaleout import make_executor, plan_jobs
+from benchmarks.store.records import Cell
+from benchmarks.suite.profiles import get_profile
 
 
 def launch_options(argv):

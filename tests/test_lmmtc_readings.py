@@ -112,7 +112,7 @@ def test_docs_readings_table_is_the_declarations():
 
 
 def test_ablation_runs_every_reading():
-    from benchmarks.experiments import EXPERIMENTS
+    from benchmarks.suite.experiments import EXPERIMENTS
 
     variants = {v.name: v.params for v in EXPERIMENTS["ablation"].variants}
     for name in READINGS:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.locks import UNREADABLE_GRACE_SECONDS, CellLock, lock_path, read_holder
-from benchmarks.records import Cell
 from benchmarks.run import main
-from benchmarks.tasks import prepare_dataset
+from benchmarks.running.tasks import prepare_dataset
+from benchmarks.store.locks import UNREADABLE_GRACE_SECONDS, CellLock, lock_path, read_holder
+from benchmarks.store.records import Cell
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,10 +103,10 @@ def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path):
 def test_runner_skips_a_cell_another_runner_holds(tmp_path, dirs, capsys):
     """The same cell with the same config on this host: skipped, exit 0 (the holder writes
     what was asked); another config (or a holder that does not say): not run, exit 1."""
-    from benchmarks.execute import config_digest
-    from benchmarks.options import parse_options
-    from benchmarks.plan import Planned
-    from benchmarks.profiles import get_profile
+    from benchmarks.running.execute import config_digest
+    from benchmarks.running.options import parse_options
+    from benchmarks.running.plan import Planned
+    from benchmarks.suite.profiles import get_profile
 
     run_file = Cell("smoke", "synthetic-small", "prior").path(tmp_path / "results")
     lock = _write_lock(run_file, os.getppid(), socket.gethostname())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from factories import make_run_record
 
-from benchmarks.records import (
+from benchmarks.store.records import (
     SCHEMA_VERSION,
     Cell,
     RecordError,

@@ -9,9 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from benchmarks.records import Cell, write_json_atomic
-from benchmarks.report import build_report
+from benchmarks.analysis.report import build_report
 from benchmarks.run import main
+from benchmarks.store.records import Cell, write_json_atomic
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +84,8 @@ def test_table2_shows_paper_ours_and_difference(smoke_results):
 
 def test_reference_notes_are_text_in_every_table():
     """A reference table without a note column gives empty notes, never 'nan' lines."""
-    from benchmarks.experiments import EXPERIMENTS
-    from benchmarks.reference import REFERENCE_DIR, PaperValue, load_reference
+    from benchmarks.suite.experiments import EXPERIMENTS
+    from benchmarks.suite.reference import REFERENCE_DIR, PaperValue, load_reference
 
     for path in sorted(REFERENCE_DIR.glob("*.csv")):
         notes = load_reference(path.name)["note"]

@@ -12,13 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmarks.analysis.report import build_report
+from benchmarks.analysis.significance import compare_runs, holm
 from benchmarks.compare import main as compare_main
-from benchmarks.experiments import EXPERIMENTS
-from benchmarks.records import Cell, read_record
-from benchmarks.report import build_report
 from benchmarks.run import main as run_main
-from benchmarks.scores import scores_path
-from benchmarks.significance import compare_runs, holm
+from benchmarks.store.records import Cell, read_record
+from benchmarks.store.scores import scores_path
+from benchmarks.suite.experiments import EXPERIMENTS
 from lmmtc.metrics import METRICS
 
 COMMITTED = Path(__file__).resolve().parents[1] / "results"

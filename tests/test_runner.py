@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from benchmarks.plan import dataset_key
-from benchmarks.records import SCHEMA_VERSION, Cell, write_json_atomic
 from benchmarks.run import main
+from benchmarks.running.plan import dataset_key
+from benchmarks.store.records import SCHEMA_VERSION, Cell, write_json_atomic
 
 
 def _run_file(tmp_path, method="prior", seed=1, dataset="synthetic-small"):
@@ -155,7 +155,7 @@ def test_display_only_parameters_do_not_make_a_run_file_stale(tmp_path, dirs, ca
 def test_config_that_no_longer_resolves_is_rerun_and_reported(tmp_path, dirs, capsys, monkeypatch):
     """A done cell whose config now fails (a broken YAML, say) must fail loudly, not
     count as done; so must a --set that the method does not accept."""
-    from benchmarks import config as config_mod
+    from benchmarks.suite import config as config_mod
 
     argv = ["--dataset", "synthetic-small", "--method", "br", "--seeds", "1", *dirs]
     assert main(argv) == 0
@@ -238,7 +238,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 
 
 def test_set_values_are_parsed_as_yaml_numbers_lists_and_strings():
-    from benchmarks.config import parse_override
+    from benchmarks.suite.config import parse_override
 
     assert parse_override("lr=1e-4") == ("lr", 1e-4)
     assert parse_override("epochs=3") == ("epochs", 3)
@@ -249,7 +249,7 @@ def test_set_values_are_parsed_as_yaml_numbers_lists_and_strings():
 
 
 def test_subset_caps_later_yaml_wins_profile_is_a_ceiling_set_replaces(tmp_path):
-    from benchmarks.config import resolve
+    from benchmarks.suite.config import resolve
 
     (tmp_path / "m.yaml").write_text(
         "defaults: {a: 1}\nprofiles:\n  cpu: {subset: {train: 50, dev: 9}}\n"

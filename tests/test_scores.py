@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from factories import make_run_record
 
-from benchmarks.harness import subset_split
-from benchmarks.records import Cell, iter_records, read_record
-from benchmarks.report import build_report
+from benchmarks.analysis.report import build_report
+from benchmarks.analysis.tables import RunIndex
 from benchmarks.run import main
-from benchmarks.scores import (
+from benchmarks.running.harness import subset_split
+from benchmarks.store.records import Cell, iter_records, read_record
+from benchmarks.store.scores import (
     ScoresError,
     artefact_path,
     as_stored,
@@ -25,7 +26,6 @@ from benchmarks.scores import (
     read_scores,
     scores_path,
 )
-from benchmarks.tables import RunIndex
 from lmmtc.data import load_dataset
 from lmmtc.metrics import METRICS, Metric
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.significance import (
+from benchmarks.analysis.significance import (
     _draws,
     document_rows,
     holm,

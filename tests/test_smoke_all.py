@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from benchmarks.experiments import EXPERIMENTS
-from benchmarks.records import Cell
 from benchmarks.run import main
+from benchmarks.store.records import Cell
+from benchmarks.suite.experiments import EXPERIMENTS
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,8 @@ def test_report_has_every_table_and_figure_of_the_data_set(smoke_all):
 
 
 def test_figure3_and_the_significance_columns_read_the_scores_files(smoke_all):
-    from benchmarks.figures import _attention
-    from benchmarks.tables import RunIndex
+    from benchmarks.analysis.figures import _attention
+    from benchmarks.analysis.tables import RunIndex
 
     attention = _attention(RunIndex(smoke_all, "smoke"), "goemotions", "lm_mlm")
     assert attention is not None and attention.shape[1:] == (28, 28)  # (layers, L, L)

@@ -1,4 +1,4 @@
-"""benchmarks/speed_transformers.py runs end to end on a tiny model and writes its JSON
+"""tools/speed_transformers.py runs end to end on a tiny model and writes its JSON
 (the numbers themselves are not checked: speed belongs to the script, not to tests)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 
-from benchmarks import speed_transformers
-from benchmarks.provenance import git_state
+from benchmarks.running.provenance import git_state
+from tools import speed_transformers
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

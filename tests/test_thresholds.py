@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.analysis.report import build_report, main
 from benchmarks.compare import main as compare_main
-from benchmarks.records import Cell, read_record
-from benchmarks.report import build_report, main
 from benchmarks.run import main as run_main
-from benchmarks.scores import SplitScores, StoredScores, read_scores
-from benchmarks.thresholds import MIN_DEV_POSITIVES, best_f1_cutoff, cutoffs
+from benchmarks.store.records import Cell, read_record
+from benchmarks.store.scores import SplitScores, StoredScores, read_scores
+from benchmarks.store.thresholds import MIN_DEV_POSITIVES, best_f1_cutoff, cutoffs
 from lmmtc.metrics import METRICS, evaluate, threshold
 
 

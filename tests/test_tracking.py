@@ -7,9 +7,9 @@ import sys
 import pytest
 from factories import make_run_record
 
-from benchmarks.options import parse_options
-from benchmarks.records import Cell, RunRecord, write_record
-from benchmarks.tracking import TrackingUnavailable, log_run, log_run_safely, main
+from benchmarks.running.options import parse_options
+from benchmarks.running.tracking import TrackingUnavailable, log_run, log_run_safely, main
+from benchmarks.store.records import Cell, RunRecord, write_record
 
 CELL = Cell("smoke", "reuters", "lm_mlm", "", 2)
 
@@ -61,7 +61,7 @@ def test_mlflow_file_store_holds_the_curve_metrics_and_params(tmp_path, monkeypa
     pytest.importorskip("mlflow")
     from mlflow.tracking import MlflowClient
 
-    from benchmarks.tracking import mlflow_uri
+    from benchmarks.running.tracking import mlflow_uri
 
     log_run(make_record(), "mlflow", tmp_path)
     log_run(make_record(scale=0.5), "mlflow", tmp_path)  # rerun replaces the first

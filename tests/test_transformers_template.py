@@ -240,7 +240,7 @@ def test_options_reject_contradictions():
 @pytest.mark.parametrize("name", ["bert", "bert_mlm", "lm", "lm_mlm"])
 def test_every_config_cell_constructs_the_method(name):
     """Each profile x data set of configs/methods/<name>.yaml gives valid keywords."""
-    from benchmarks.config import resolve
+    from benchmarks.suite.config import resolve
     from lmmtc.registry import get_method
 
     for profile in ("smoke", "cpu", "paper"):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.plan import dataset_key
+from benchmarks.running.plan import dataset_key
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.DOTALL | re.MULTILINE)

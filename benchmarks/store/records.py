@@ -174,7 +174,7 @@ class Environment:
 
 @dataclass
 class ScoresFile:
-    """The scores file beside a run file (``seed<S>.scores.npz``, :mod:`benchmarks.scores`):
+    """The scores file beside a run file (``seed<S>.scores.npz``, :mod:`benchmarks.store.scores`):
     its name in the run folder and its sha256."""
 
     file: str

@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.config import ResolvedConfig
-from benchmarks.provenance import environment
-from benchmarks.records import (
+from benchmarks.running.provenance import environment
+from benchmarks.store.records import (
     Cell,
     DataRecord,
     DataStamp,
@@ -32,7 +31,8 @@ from benchmarks.records import (
     Timing,
     unstorable_key,
 )
-from benchmarks.scores import SplitScores, as_stored
+from benchmarks.store.scores import SplitScores, as_stored
+from benchmarks.suite.config import ResolvedConfig
 from lmmtc.data import MultiLabelDataset, Split
 from lmmtc.metrics import THRESHOLD, evaluate
 from lmmtc.registry import MethodSpec

@@ -1,6 +1,6 @@
 """Rough cost of a planned cell, for --dry-run and --budget: rows x epochs x the profile's
 rate for the method's family (:func:`table_seconds`). ``--budget`` prefers the timings of
-earlier run files where it has them (:mod:`benchmarks.budget`)."""
+earlier run files where it has them (:mod:`benchmarks.running.budget`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.profiles import Profile
+from benchmarks.suite.profiles import Profile
 from data_prep.registry import DATASETS
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import config as config_mod
-from benchmarks.experiments import Experiment, get_experiment
-from benchmarks.options import RunOptions
-from benchmarks.profiles import Profile
-from benchmarks.records import Cell, RecordError, read_record
-from benchmarks.tasks import names_a_folder
+from benchmarks.running.options import RunOptions
+from benchmarks.running.tasks import names_a_folder
+from benchmarks.store.records import Cell, RecordError, read_record
+from benchmarks.suite import config as config_mod
+from benchmarks.suite.experiments import Experiment, get_experiment
+from benchmarks.suite.profiles import Profile
 from lmmtc.data import MultiLabelDataset
 from lmmtc.registry import MethodSpec, get_method
 
@@ -58,7 +58,7 @@ def selected_experiments(options: RunOptions) -> list[Experiment]:
 
 def dataset_key(name_or_path: str) -> str:
     """The name a data set's cells and data.json are filed under: a named data set's
-    name; for a folder (see :func:`benchmarks.tasks.names_a_folder`) its name plus a
+    name; for a folder (see :func:`benchmarks.running.tasks.names_a_folder`) its name plus a
     short hash of its absolute path (``mydata-1a2b3c4d``), stable for the same folder, so
     that a user's folder called ``reuters`` never replaces the suite's ``reuters`` cells
     and ``--dataset .`` stays inside ``runs/<profile>/``."""
@@ -175,7 +175,7 @@ def cell_reason(
 
 def print_dry_run(planned: Sequence[Planned], options: RunOptions, profile: Profile) -> None:
     """The planned cells with their state (to run, rerun and why, done) and rough cost."""
-    from benchmarks.estimate import estimate_seconds
+    from benchmarks.running.estimate import estimate_seconds
 
     total = 0.0
     rows = []

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmarks.experiments import Experiment, get_experiment
-from benchmarks.options import RunOptions
-from benchmarks.plan import PlanError, Planned
+from benchmarks.running.options import RunOptions
+from benchmarks.running.plan import PlanError, Planned
+from benchmarks.suite.experiments import Experiment, get_experiment
 
 DEFAULT_VARIANT = "default"  # how --variant names the default configuration ("")
 

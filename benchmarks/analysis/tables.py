@@ -11,10 +11,10 @@ reproduction.
 
 A table whose experiment declares ``against`` also shows, per metric, each row's
 difference from its reference row on the same test documents with the 95% paired
-bootstrap interval (:mod:`benchmarks.significance`), marked when the Holm-corrected
+bootstrap interval (:mod:`benchmarks.analysis.significance`), marked when the Holm-corrected
 p-value over the table is below 0.05. A :class:`RunIndex` can re-score every run from
 its stored scores (a metric added to the registry gets a value) or under another
-threshold policy (:mod:`benchmarks.thresholds`).
+threshold policy (:mod:`benchmarks.store.thresholds`).
 """
 
 from __future__ import annotations
@@ -28,20 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from benchmarks.config import changes, resolve
-from benchmarks.profiles import get_profile
-from benchmarks.records import (
-    Cell,
-    DataRecord,
-    RecordError,
-    RecordWarning,
-    RunRecord,
-    iter_records,
-    read_data_record,
-)
-from benchmarks.reference import PaperValue, Reference
-from benchmarks.scores import ScoresError, StoredScores, read_scores
-from benchmarks.significance import (
+from benchmarks.analysis.significance import (
     ALPHA,
     CONFIDENCE,
     RESAMPLES,
@@ -50,12 +37,25 @@ from benchmarks.significance import (
     compare_runs,
     holm,
 )
-from benchmarks.summary import group_runs, mean_std
-from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
+from benchmarks.store.records import (
+    Cell,
+    DataRecord,
+    RecordError,
+    RecordWarning,
+    RunRecord,
+    iter_records,
+    read_data_record,
+)
+from benchmarks.store.scores import ScoresError, StoredScores, read_scores
+from benchmarks.store.summary import group_runs, mean_std
+from benchmarks.store.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
+from benchmarks.suite.config import changes, resolve
+from benchmarks.suite.profiles import get_profile
+from benchmarks.suite.reference import PaperValue, Reference
 from lmmtc.metrics import BUILTIN_METRICS, METRICS, PAPER_METRICS, evaluate
 
 if TYPE_CHECKING:  # the experiment declarations import the builders of this module
-    from benchmarks.experiments import Experiment
+    from benchmarks.suite.experiments import Experiment
 
 MISSING = "missing"
 PAPER_ONLY = "paper only"

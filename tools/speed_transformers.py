@@ -26,9 +26,9 @@ behind the CPU, as in training); the median block gives the step time. The ``tra
 drives the rounds: a callback times its own blocks and runs the others' between them.
 Peak memory: each configuration alone in a subprocess (CUDA max allocated, CPU peak RSS).
 
-    python -m benchmarks.speed_transformers --backbone minilm --device cpu
-    python -m benchmarks.speed_transformers --backbone minilm --device cuda --json speed.json
-    python -m benchmarks.speed_transformers --quick          # a couple of minutes on 2 cores
+    python -m tools.speed_transformers --backbone minilm --device cpu
+    python -m tools.speed_transformers --backbone minilm --device cuda --json speed.json
+    python -m tools.speed_transformers --quick          # a couple of minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from benchmarks.provenance import git_state, package_versions
+from benchmarks.running.provenance import git_state, package_versions
 from lmmtc.atomic import atomic_write
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -692,11 +692,11 @@ def cell_costs(results: dict, dataset: str, measured_text_len: int, profile: str
     longest (shorter than the measured length on CPU), so this is an upper bound there."""
     import math
 
-    from benchmarks.estimate import capped_rows, epochs_of, train_rows
-    from benchmarks.paths import DEFAULT_DATA
-    from benchmarks.plan import Planned
-    from benchmarks.profiles import get_profile
-    from benchmarks.records import Cell
+    from benchmarks.running.estimate import capped_rows, epochs_of, train_rows
+    from benchmarks.running.plan import Planned
+    from benchmarks.store.records import Cell
+    from benchmarks.suite.paths import DEFAULT_DATA
+    from benchmarks.suite.profiles import get_profile
 
     out = {}
     for method, config in CELL_CONFIGS.items():
@@ -866,7 +866,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             if name == "trainer" or CONFIGS[name].compile is not None:
                 continue  # the Trainer's own loop; compile's memory is eager's plus caches
-            cmd = [sys.executable, "-m", "benchmarks.speed_transformers", *base]
+            cmd = [sys.executable, "-m", "tools.speed_transformers", *base]
             proc = subprocess.run([*cmd, "--memory-worker", name], capture_output=True, text=True)
             if proc.returncode == 0:
                 last = proc.stdout.strip().splitlines()[-1]

@@ -14,7 +14,7 @@ interchangeable for a metric, so they are grouped and a resample draws group siz
 the multinomial over groups, which is exactly the distribution of drawing documents with
 replacement, at a cost of the number of groups instead of the number of documents. Each
 metric is resampled on its own with the same seed, so its interval does not depend on
-which other metrics were asked for. ``python -m benchmarks.speed_significance`` times
+which other metrics were asked for. ``python -m tools.speed_significance`` times
 this against ``scipy.stats.bootstrap(paired=True)`` (about 100 times slower here).
 
 p-value: the bootstrap distribution of the difference shifted to the null (difference
@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from benchmarks.records import RunRecord
-from benchmarks.scores import ScoresError, StoredScores, read_scores
-from benchmarks.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
+from benchmarks.store.records import RunRecord
+from benchmarks.store.scores import ScoresError, StoredScores, read_scores
+from benchmarks.store.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
 from lmmtc.metrics import METRICS, Metric
 
 RESAMPLES = 10_000

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.records import Cell, RecordError, RunRecord, read_record
+from benchmarks.store.records import Cell, RecordError, RunRecord, read_record
 from lmmtc.metrics import PAPER_METRICS
 
 

@@ -1,7 +1,7 @@
 """Profiles: the budget a run gets (data size, backbone, epochs, seeds).
 
 A profile sets what every cell may cost; the per-method YAML files in
-``benchmarks/configs/methods/`` hold the method parameters of each profile.
+``benchmarks/suite/configs/methods/`` hold the method parameters of each profile.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ PROFILES: dict[str, Profile] = {
         # 625 steps in 24.3 s with its dev passes (38.8 ms a step, four cells sharing the
         # card: 2.43 s per 1,000 rows), plus 10% for the test pass, loading and tokenising:
         # a GoEmotions cell ~117 s (tests/test_budget.py recomputes it from the run files).
-        # Run files of the same method, data set and card replace it (benchmarks/budget.py).
+        # Run files of the same method, data set and card replace it (benchmarks/running/budget.py).
         cost_per_1k={"transformer": 2.7},
         priority=(
             Priority("table2", ("goemotions",), ("bert", "lm", "lm_mlm")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Raw files, one folder per data set.
 DEFAULT_RAW = os.environ.get("LMMTC_RAW_DIR", str(REPO_ROOT / "data" / "raw"))
 #: Converted data sets in the canonical format.

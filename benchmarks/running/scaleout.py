@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.execute import DataCache, cells_to_run, finish, write_data_records
-from benchmarks.options import (
+from benchmarks.running.execute import DataCache, cells_to_run, finish, write_data_records
+from benchmarks.running.options import (
     DEFAULT_SLURM_MINUTES,
     DEFAULT_SLURM_PARALLELISM,
     LaunchOptions,
     RunOptions,
 )
-from benchmarks.plan import Planned, dataset_key, planned_datasets
-from benchmarks.profiles import get_profile
-from benchmarks.records import Cell
-from benchmarks.summary import summary_table
+from benchmarks.running.plan import Planned, dataset_key, planned_datasets
+from benchmarks.store.records import Cell
+from benchmarks.store.summary import summary_table
+from benchmarks.suite.profiles import get_profile
 
 LOCAL_MINUTES = 7 * 24 * 60  # submitit's local default is 2 minutes: no limit in practice
 

@@ -27,13 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from benchmarks.estimate import capped_rows, epochs_of, table_seconds, train_rows
-from benchmarks.execute import DataCache, cells_to_run, run_planned
-from benchmarks.experiments import get_experiment
-from benchmarks.options import RunOptions
-from benchmarks.plan import PlanError, Planned, cell_reason, dataset_key, plan_cells
-from benchmarks.profiles import Priority, Profile
-from benchmarks.records import Cell, RecordError, RunRecord, iter_records, read_record
+from benchmarks.running.estimate import capped_rows, epochs_of, table_seconds, train_rows
+from benchmarks.running.execute import DataCache, cells_to_run, run_planned
+from benchmarks.running.options import RunOptions
+from benchmarks.running.plan import PlanError, Planned, cell_reason, dataset_key, plan_cells
+from benchmarks.store.records import Cell, RecordError, RunRecord, iter_records, read_record
+from benchmarks.suite.experiments import get_experiment
+from benchmarks.suite.profiles import Priority, Profile
 from lmmtc.deadline import DeadlineReached, time_limit
 
 #: Exit status when the budget left cells to run and none failed (sysexits' EX_TEMPFAIL:
@@ -134,7 +134,7 @@ def device_class(description: str) -> str:
 def planned_device_class(params: dict) -> str:
     """The device class a cell with these parameters would run on here (``device: auto``:
     CUDA when torch sees it; methods without a ``device`` run on the CPU)."""
-    from benchmarks.provenance import device_description
+    from benchmarks.running.provenance import device_description
 
     device = str(params.get("device") or "cpu")
     if device == "auto":

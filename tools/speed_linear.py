@@ -5,7 +5,7 @@ the same liblinear solver (L2-regularised squared-hinge SVM, dual, ``-s 1``) and
 script prints a Markdown table of fit+predict wall time, peak memory growth during the
 fit and predict, test micro-F1 (threshold: decision value 0) and the ratios ours/theirs.
 
-    python -m benchmarks.speed_linear --data-dir DATA_DIR --datasets reuters goemotions
+    python -m tools.speed_linear --data-dir DATA_DIR --datasets reuters goemotions
 
 LibMultiLabel is an optional extra (``pip install 'lmmtc-bench[libmultilabel]'``). Known
 pitfalls handled here: its labels must be float (uint8 makes ``2*y-1`` wrap to 255, so

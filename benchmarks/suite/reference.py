@@ -1,6 +1,6 @@
 """The paper's reference values (Tables 1-4), kept as data inside the project.
 
-The CSVs in ``benchmarks/reference/`` are transcriptions of the paper's tables: percent
+The CSVs in ``benchmarks/suite/reference/`` are transcriptions of the paper's tables: percent
 values as printed (0-100), Hamming loss as a fraction, illegible cells empty with the
 reason in ``note``. A :class:`Reference` is how an experiment declares which CSV holds
 its paper values and how the CSV's rows map to the suite's (data set, method, variant).

@@ -7,7 +7,7 @@ second timing, every registered metric. Prints a Markdown table of CPU seconds (
 ``--repeat``) and the intervals side by side (they differ by Monte Carlo error only:
 the two draw different resamples).
 
-    python -m benchmarks.speed_significance --results-dir results --profile cpu \\
+    python -m tools.speed_significance --results-dir results --profile cpu \\
         --dataset goemotions --method cc --against br
 
 Pin one core for the "one core" figure: ``OMP_NUM_THREADS=1 taskset -c 0 python -m ...``.
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.analysis.significance import BOOTSTRAP_SEED, CONFIDENCE, RESAMPLES, compare_runs
+from benchmarks.analysis.tables import RunIndex
 from benchmarks.compare import split_method_dir
-from benchmarks.paths import DEFAULT_RESULTS
-from benchmarks.significance import BOOTSTRAP_SEED, CONFIDENCE, RESAMPLES, compare_runs
-from benchmarks.tables import RunIndex
+from benchmarks.suite.paths import DEFAULT_RESULTS
 from lmmtc.metrics import METRICS, PAPER_METRICS
 
 
@@ -78,7 +78,7 @@ def scipy_intervals(index: RunIndex, runs_a, runs_b, metrics: Sequence[str]) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.speed_significance",
+        prog="python -m tools.speed_significance",
         description="Time the suite's paired bootstrap against scipy.stats.bootstrap(paired=True)",
     )
     parser.add_argument("--results-dir", type=Path, default=Path(DEFAULT_RESULTS))

@@ -3,12 +3,12 @@
 # the gpu profile's prioritised cells in parallel lanes with --budget set to the time left,
 # each cell packed into the output folder as it ends, then the speed script in what is left.
 #
-#   benchmarks/device_window.sh [OUT_DIR] [RUNNER ARGS...]     # OUT_DIR, else $OUT
+#   tools/device_window.sh [OUT_DIR] [RUNNER ARGS...]     # OUT_DIR, else $OUT
 #
-# Before the window, here: `python -m benchmarks.device_pack --raw-dir ../shared/data/raw`
+# Before the window, here: `python -m tools.device_pack --raw-dir ../shared/data/raw`
 # writes .devcarry/ (git-ignored): all-MiniLM-L6-v2 in fp16 and the converted GoEmotions
 # and Reuters, about 48 MiB; it refuses to pass 60 MiB with the tree. The device tool's call:
-#   run(command="bash benchmarks/device_window.sh", carry=[".devcarry"], timeout_s=600)
+#   run(command="bash tools/device_window.sh", carry=[".devcarry"], timeout_s=600)
 # Afterwards, here: `tar -xzf <files_at>/runs.tar.gz -C results/` and rebuild the report.
 #
 # Lanes: a MiniLM step at batch 16 is latency-bound on an H200 (31-37 ms alone; the
@@ -17,7 +17,7 @@
 # each runs GoEmotions bert, lm, lm_mlm of one seed, about 117 s a cell (the gpu
 # profile's cost table, from the H200 sweep). Plan a window here without running anything
 # (the gpu profile's table is the H200's; run files of gpu cells on this CPU would count):
-#   PLAN=1 DEVICE=cpu LANES=3 bash benchmarks/device_window.sh /tmp/plan
+#   PLAN=1 DEVICE=cpu LANES=3 bash tools/device_window.sh /tmp/plan
 #
 # Environment (the defaults are a GPU window's):
 #   DEVICE=cuda      cuda, or cpu for the rehearsal (GPUs hidden): tests/test_device_window.py
@@ -30,10 +30,10 @@
 #   PLAN=0           1: print each lane's plan with its estimates (--dry-run), run nothing
 #   SPEED=1          0: skip the speed script; else it runs last, capped to the time left,
 #                    each row written as it ends, MiniLM eager first
-#   SPEED_ARGS=      more arguments of benchmarks.speed_transformers (split on spaces)
+#   SPEED_ARGS=      more arguments of tools.speed_transformers (split on spaces)
 #   SPEED_CONFIGS=bert,hf,trainer,bert_long,lm,lm_mlm,bert_mlm,bert_compile   in this order
 #   BACKBONE=minilm  the speed script's backbone; another one is also the runners' (--set)
-#   CARRY=.devcarry  the folder benchmarks.device_pack wrote (relative to the repository)
+#   CARRY=.devcarry  the folder tools.device_pack wrote (relative to the repository)
 #   DATA_DIR=        converted data when nothing is carried (default: the runner's)
 #   PYTHON=python3   the interpreter with the device's own torch (nothing is pip-installed)
 #   KEEP_WORK=0      1: keep the scratch folder (data, full results) and print where
@@ -140,7 +140,7 @@ if [ -f "$CARRY/minilm/config.json" ]; then
     export LMMTC_MINILM_DIR="$CARRY/minilm"
 fi
 if ! MINILM=$("$PYTHON" -c "from lmmtc.transformers.backbone import minilm_path as p; print(p())" 2>&1); then
-    log "not usable: $MINILM; run python -m benchmarks.device_pack and carry $CARRY"
+    log "not usable: $MINILM; run python -m tools.device_pack and carry $CARRY"
     exit 3
 fi
 log "all-MiniLM-L6-v2 (and the tokenizer of the random backbones): $MINILM"
@@ -169,7 +169,7 @@ touch "$WORK/MARK"
 # batches, non-blocking copies, buckets), so that a broken path costs 30 s, not the window.
 SETTINGS=(--backbone "$BACKBONE" --device "$DEVICE" --seq-len 64 --num-labels 28)
 if [ "$PLAN" != 1 ] && [ "$PREFLIGHT" -gt 0 ]; then
-    timeout "$PREFLIGHT_LIMIT" "$PYTHON" -m benchmarks.speed_transformers "${SETTINGS[@]}" \
+    timeout "$PREFLIGHT_LIMIT" "$PYTHON" -m tools.speed_transformers "${SETTINGS[@]}" \
         --preflight "$PREFLIGHT" >"$WORK/preflight.txt" 2>&1
     PRE_RC=$?
     LINE=$(grep '^preflight ' "$WORK/preflight.txt" | tail -n 1)
@@ -283,7 +283,7 @@ LEFT=$((TOTAL - ($(date +%s) - START) - 5))
 if [ "$SPEED" = 1 ] && [ "$LEFT" -ge 30 ]; then
     log "speed script (at most $LEFT s): ${SETTINGS[*]} --configs $SPEED_CONFIGS $SPEED_ARGS"
     # shellcheck disable=SC2086 # SPEED_ARGS is a list of flags
-    timeout "$LEFT" "$PYTHON" -m benchmarks.speed_transformers --backbone "$BACKBONE" \
+    timeout "$LEFT" "$PYTHON" -m tools.speed_transformers --backbone "$BACKBONE" \
         --device "$DEVICE" --no-memory --one-by-one --configs "$SPEED_CONFIGS" \
         --json "$OUT_DIR/speed.json" $SPEED_ARGS >"$OUT_DIR/speed.log" 2>&1
     SPEED_RC=$?

@@ -11,9 +11,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.records import Environment
+from benchmarks.store.records import Environment
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TRACKED_PACKAGES = (
     "lmmtc-bench",
     "torch",

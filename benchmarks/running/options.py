@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.config import parse_override
-from benchmarks.experiments import EXPERIMENTS, FIGURES, TABLES, get_experiment
-from benchmarks.paths import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS
-from benchmarks.profiles import PROFILES
-from benchmarks.tracking import BACKENDS as TRACKING_BACKENDS
+from benchmarks.running.tracking import BACKENDS as TRACKING_BACKENDS
+from benchmarks.suite.config import parse_override
+from benchmarks.suite.experiments import EXPERIMENTS, FIGURES, TABLES, get_experiment
+from benchmarks.suite.paths import DEFAULT_DATA, DEFAULT_RAW, DEFAULT_RESULTS
+from benchmarks.suite.profiles import PROFILES
 
 LAUNCHERS = ("local", "slurm", "debug")
 DEFAULT_SLURM_PARALLELISM = 32
@@ -71,7 +71,7 @@ class RunOptions:
     fail_fast: bool = False
     no_report: bool = False
     debug: bool = False  # full tracebacks instead of one-line messages
-    priority: bool = False  # plan the profile's priority list (benchmarks/budget.py)
+    priority: bool = False  # plan the profile's priority list (benchmarks/running/budget.py)
     budget: float | None = None  # seconds; None: no limit
     launch: LaunchOptions = field(default_factory=LaunchOptions)
     track: TrackOptions = field(default_factory=TrackOptions)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks.scores import artefact_path
-from benchmarks.tables import RunIndex
+from benchmarks.analysis.tables import RunIndex
+from benchmarks.store.scores import artefact_path
 from lmmtc.stats import top_correlated_labels
 
 if TYPE_CHECKING:  # the experiment declarations import the builders of this module
-    from benchmarks.experiments import Experiment
+    from benchmarks.suite.experiments import Experiment
 
 TOP_K = 11  # the paper's Figure 3 shows the top-11 labels
 #: No creation date or producer version in the files: unchanged data, unchanged bytes.

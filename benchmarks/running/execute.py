@@ -6,7 +6,7 @@ data set or cell (``--debug`` adds the traceback) and makes the exit status 1. A
 set named with ``--dataset`` that cannot be had is a failure; one that an experiment
 lists and whose files are simply absent is skipped with how to get it (a profile's
 ``--all`` runs what is available). Cells are claimed with lock files
-(:mod:`benchmarks.locks`), so runners sharing a results folder split the work.
+(:mod:`benchmarks.store.locks`), so runners sharing a results folder split the work.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from benchmarks.harness import CellResult, data_record, run_cell
-from benchmarks.locks import CellLock
-from benchmarks.options import RunOptions
-from benchmarks.plan import Planned, cell_reason, dataset_key
-from benchmarks.profiles import Profile
-from benchmarks.records import (
+from benchmarks.running.harness import CellResult, data_record, run_cell
+from benchmarks.running.options import RunOptions
+from benchmarks.running.plan import Planned, cell_reason, dataset_key
+from benchmarks.running.tasks import DatasetUnavailable, prepare_dataset
+from benchmarks.running.tracking import log_run_safely
+from benchmarks.store.locks import CellLock
+from benchmarks.store.records import (
     NewerSchemaError,
     RecordError,
     data_record_path,
@@ -36,9 +37,8 @@ from benchmarks.records import (
     read_record,
     write_record,
 )
-from benchmarks.scores import write_scores
-from benchmarks.tasks import DatasetUnavailable, prepare_dataset
-from benchmarks.tracking import log_run_safely
+from benchmarks.store.scores import write_scores
+from benchmarks.suite.profiles import Profile
 from data_prep.base import NonstandardReleaseWarning
 from data_prep.canonical import ConversionError
 from lmmtc.data import DataError, DataWarning, MultiLabelDataset
@@ -308,7 +308,7 @@ def _run_and_write(
     try:
         spec, resolved = item.resolve(profile, options.overrides)
         result = run_cell(item.cell, spec, dataset, resolved, saves=item.saves)
-    except DeadlineReached:  # --budget's stop: benchmarks.budget handles it
+    except DeadlineReached:  # --budget's stop: benchmarks.running.budget handles it
         raise
     except KeyboardInterrupt as err:
         if user_interrupted():  # the user's Ctrl-C ends the run
@@ -351,7 +351,7 @@ def finish(options: RunOptions, data: DataCache, failures: Sequence[str], what: 
     if data.missing:
         print("missing data sets: " + ", ".join(sorted(data.missing)))
     if not options.no_report:
-        from benchmarks.report import build_report, warnings_as_lines
+        from benchmarks.analysis.report import build_report, warnings_as_lines
 
         try:
             with warnings_as_lines():

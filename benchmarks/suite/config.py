@@ -1,6 +1,6 @@
 """Resolution of a method's parameters for one (profile, data set) from its YAML config.
 
-Each method may have ``benchmarks/configs/methods/<method>.yaml`` (LibMultiLabel-style
+Each method may have ``benchmarks/suite/configs/methods/<method>.yaml`` (LibMultiLabel-style
 example configs)::
 
     description: one line

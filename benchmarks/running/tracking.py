@@ -12,7 +12,7 @@
 
 Logging a cell again (``--overwrite``) replaces its earlier entry, as the run file is
 replaced. The run files stay the source of truth; tracking is a view of them, so
-``python -m benchmarks.tracking --backend tensorboard`` can also log existing run files.
+``python -m benchmarks.running.tracking --backend tensorboard`` can also log existing run files.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from benchmarks.paths import DEFAULT_RESULTS
-from benchmarks.records import RunRecord, iter_records
+from benchmarks.store.records import RunRecord, iter_records
+from benchmarks.suite.paths import DEFAULT_RESULTS
 
 BACKENDS = ("tensorboard", "mlflow")
 LOSS_KEYS = ("mtc_loss", "mlm_loss", "loss")
@@ -171,7 +171,7 @@ def _mlflow(record: RunRecord, log_dir: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.tracking",
+        prog="python -m benchmarks.running.tracking",
         description="Log existing run files (loss curves and metrics) to TensorBoard or MLflow.",
     )
     parser.add_argument("--backend", dest="track", required=True, choices=BACKENDS)

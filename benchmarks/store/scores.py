@@ -6,7 +6,7 @@ matrix) and the sha256 of the ids, plus any extra array a cell saved (``attentio
 the label-to-label attention sums of Figure 3). With it the report re-scores a run
 (a new metric, another threshold policy) and compares two methods document by document
 from the results folder alone, without the data sets. The run record names the file
-and its sha256 (:class:`benchmarks.records.ScoresFile`); the file is written atomically
+and its sha256 (:class:`benchmarks.store.records.ScoresFile`); the file is written atomically
 before the run file, so no run file ever names a missing scores file.
 
 Scores are stored as float16 (format 2; format 1 files, float32, still load) so that
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.records import RecordError, RunRecord, ScoresFile
-from benchmarks.thresholds import DEFAULT_POLICY, cutoffs
+from benchmarks.store.records import RecordError, RunRecord, ScoresFile
+from benchmarks.store.thresholds import DEFAULT_POLICY, cutoffs
 from lmmtc.atomic import atomic_write
 from lmmtc.metrics import THRESHOLD, Cutoff
 
@@ -92,7 +92,7 @@ class StoredScores:
 
     def cutoffs(self, policy: str = DEFAULT_POLICY) -> Cutoff:
         """The run's decision cut-offs under a threshold policy: the paper's 0.5, or
-        chosen from the dev scores alone (:mod:`benchmarks.thresholds`)."""
+        chosen from the dev scores alone (:mod:`benchmarks.store.thresholds`)."""
         if policy == DEFAULT_POLICY:
             return THRESHOLD
         return cutoffs(policy, self["dev"].labels, self["dev"].scores)

@@ -6,7 +6,7 @@ paths named in the device tool's ``carry``. This writes that folder (``.devcarry
 default, ignored by git; the weights never enter the repository):
 
 - ``minilm/``: all-MiniLM-L6-v2 with its weights in fp16 (about 44 MiB instead of 87),
-  its config and tokenizer. ``benchmarks/device_window.sh`` points ``LMMTC_MINILM_DIR``
+  its config and tokenizer. ``tools/device_window.sh`` points ``LMMTC_MINILM_DIR``
   at it; the backbone is loaded into fp32 master weights (``lmmtc/transformers/backbone.py``)
   and run files still say ``backbone: minilm``.
 - ``data.tar.xz``: the converted data sets the gpu profile's priority list names
@@ -14,7 +14,7 @@ default, ignored by git; the weights never enter the repository):
   ``--raw-dir`` first where needed. The window unpacks it; the files' sha256 are those
   of the converted folders, so the run files match the ones made here.
 
-    python -m benchmarks.device_pack --raw-dir ../shared/data/raw
+    python -m tools.device_pack --raw-dir ../shared/data/raw
 
 It checks the size as it goes and fails (exit 1) with the arithmetic as soon as the
 working tree plus what it is about to write would pass :data:`PACK_LIMIT_MIB` (60 MiB,
@@ -36,8 +36,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.paths import DEFAULT_DATA, DEFAULT_RAW, REPO_ROOT
-from benchmarks.profiles import get_profile
+from benchmarks.suite.paths import DEFAULT_DATA, DEFAULT_RAW, REPO_ROOT
+from benchmarks.suite.profiles import get_profile
 
 #: What the device tool carries at most: the working tree and the carried paths together.
 CARRY_LIMIT_MIB = 64.0
@@ -183,7 +183,7 @@ def tree_bytes(root: Path = REPO_ROOT) -> int | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.device_pack",
+        prog="python -m tools.device_pack",
         description="write the folder a GPU window carries: MiniLM in fp16 and the data",
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / ".devcarry")
@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--raw-dir", type=Path, default=Path(DEFAULT_RAW))
     parser.add_argument("--no-minilm", action="store_true", help="leave the weights out")
     args = parser.parse_args(argv)
-    from benchmarks.tasks import DatasetUnavailable, prepare_dataset
+    from benchmarks.running.tasks import DatasetUnavailable, prepare_dataset
     from lmmtc.data import DataWarning
     from lmmtc.transformers.backbone import BackboneError, minilm_path
 

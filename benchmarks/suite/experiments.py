@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import figures, tables
-from benchmarks.records import Cell
-from benchmarks.reference import Reference, Table1Reference
+from benchmarks.analysis import figures, tables
+from benchmarks.store.records import Cell
+from benchmarks.suite.reference import Reference, Table1Reference
 from data_prep.registry import paper_datasets
 from lmmtc.metrics import PAPER_METRICS
 from lmmtc.suggest import did_you_mean

@@ -1,0 +1,1 @@
+"""benchmarks.running: how cells are run."""

@@ -1,0 +1,1 @@
+"""benchmarks.store: what a run leaves on disk."""

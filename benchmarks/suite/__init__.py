@@ -1,0 +1,1 @@
+"""benchmarks.suite: what the suite runs."""

@@ -1,0 +1,1 @@
+"""tools: speed and device scripts, not installed."""
