@@ -8,6 +8,12 @@ import dataclasses
 import numpy as np
 import pytest
 
+from benchmarks.analysis.builders import (
+    FIGURE_BUILDERS,
+    TABLE_BUILDERS,
+    figure_builder,
+    table_builder,
+)
 from benchmarks.analysis.tables import NO_PAPER_VALUE, PAPER_ONLY, RunIndex, comparison_table
 from benchmarks.running.harness import build_method
 from benchmarks.suite.config import resolve
@@ -45,10 +51,28 @@ def test_every_experiment_plans_cells_that_resolve(name):
         assert set(frame["dataset"]) <= set(experiment.datasets), name
 
 
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_every_experiment_names_builders_the_analysis_holds(name):
+    experiment = EXPERIMENTS[name]
+    assert experiment.table is None or table_builder(experiment) is TABLE_BUILDERS[experiment.table]
+    assert (
+        experiment.figure is None
+        or figure_builder(experiment) is FIGURE_BUILDERS[experiment.figure]
+    )
+
+
+def test_an_unknown_builder_name_is_a_one_line_error():
+    typo = dataclasses.replace(EXPERIMENTS["table2"], table="comparisn")
+    with pytest.raises(
+        KeyError, match="'table2' names the table builder 'comparisn'.*'comparison'"
+    ):
+        table_builder(typo)
+
+
 @pytest.mark.parametrize("name", [n for n, e in EXPERIMENTS.items() if e.table is not None])
 def test_every_table_builds_from_no_runs(name, tmp_path):
     experiment = EXPERIMENTS[name]
-    table = experiment.table(experiment, RunIndex(tmp_path, "smoke"))
+    table = table_builder(experiment)(experiment, RunIndex(tmp_path, "smoke"))
     assert table.name == name and table.rows
     assert all(len(row) == len(table.columns) for row in table.rows)
 

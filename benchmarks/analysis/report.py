@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from benchmarks.analysis.builders import figure_builder, table_builder
 from benchmarks.analysis.tables import RunIndex, Table, all_runs_table, to_markdown, write_table
 from benchmarks.store.records import run_file_paths
 from benchmarks.store.thresholds import DEFAULT_POLICY, DEV_IN_FIT, MIN_DEV_POSITIVES, POLICIES
@@ -88,9 +89,10 @@ def paper_tables(index: RunIndex, suffix: str) -> list[Table]:
     names and titles marked with ``suffix`` (a threshold policy)."""
     tables = []
     for experiment in EXPERIMENTS.values():
-        if experiment.table is None or experiment.reference is None or not experiment.methods:
+        build = table_builder(experiment)
+        if build is None or experiment.reference is None or not experiment.methods:
             continue
-        table = experiment.table(experiment, index)
+        table = build(experiment, index)
         table.name = f"{table.name}_{suffix}"
         table.title = f"{table.title} (thresholds: {suffix}, chosen on dev)"
         table.notes.insert(
@@ -117,7 +119,9 @@ def build_profile(
     order, then the table of all runs, then the paper tables under each threshold policy
     asked for); return them for REPORT.md."""
     index = RunIndex(results_dir, profile, rescore=rescore)
-    tables = [e.table(e, index) for e in EXPERIMENTS.values() if e.table is not None]
+    tables = [
+        build(e, index) for e in EXPERIMENTS.values() if (build := table_builder(e)) is not None
+    ]
     tables.append(all_runs_table(index))
     for policy in thresholds:
         tables += paper_tables(RunIndex(results_dir, profile, thresholds=policy), policy)
@@ -129,9 +133,10 @@ def build_profile(
     fig_dir = results_dir / "figures" / profile
     figures: dict[str, list[Path]] = {}
     for experiment in EXPERIMENTS.values():
-        if experiment.figure is None:
+        draw = figure_builder(experiment)
+        if draw is None:
             continue
-        for key, paths in experiment.figure(experiment, index, fig_dir).items():
+        for key, paths in draw(experiment, index, fig_dir).items():
             figures[f"{experiment.name} {key}"] = paths
     return tables, figures
 

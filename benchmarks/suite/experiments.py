@@ -7,12 +7,10 @@ experiment, or a method to one, touches this file only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from benchmarks.analysis import figures, tables
 from benchmarks.store.records import Cell
 from benchmarks.suite.reference import Reference, Table1Reference
 from data_prep.registry import paper_datasets
@@ -22,9 +20,6 @@ from lmmtc.transformers.readings import READINGS
 
 PAPER_DATASETS = paper_datasets()  # Table 1's data sets, from their declarations
 TRANSFORMERS = ("bert", "bert_mlm", "lm", "lm_mlm")
-
-TableBuilder = Callable[["Experiment", "tables.RunIndex"], "tables.Table"]
-FigureBuilder = Callable[["Experiment", "tables.RunIndex", Path], dict[str, list[Path]]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,8 @@ class Experiment:
     ``saves``: extra outputs a cell must keep beside its run file (``attention``);
     ``reference``: the paper's values it is compared with; ``against``: the row(s) each
     row is tested against (paired significance); ``metrics``: the columns of its table;
-    ``table`` / ``figure``: the builders the report calls; ``notes``: lines printed under
+    ``table`` / ``figure``: the names of the builders the report calls
+    (:mod:`benchmarks.analysis.builders`); ``notes``: lines printed under
     its table.
     """
 
@@ -74,8 +70,8 @@ class Experiment:
     reference: Reference | None = None
     against: tuple[Against, ...] = ()
     metrics: tuple[str, ...] = PAPER_METRICS
-    table: TableBuilder | None = None
-    figure: FigureBuilder | None = None
+    table: str | None = None
+    figure: str | None = None
     notes: tuple[str, ...] = ()
 
     def cells(self, profile: str, seeds: Iterable[int]) -> list[Cell]:
@@ -109,7 +105,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "Table 1: data set statistics",
             datasets=PAPER_DATASETS,
             reference=Table1Reference(),
-            table=tables.data_table,
+            table="data",
             notes=(
                 "tokens: whitespace words, each CJK character one token; dev: the converter's "
                 "development split (the paper's Table 1 omits it). Where the paper's split has "
@@ -124,7 +120,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             methods=TRANSFORMERS,
             reference=Reference("table2_main.csv"),
             against=(Against("bert"),),
-            table=tables.comparison_table,
+            table="comparison",
         ),
         Experiment(
             "table3",
@@ -136,7 +132,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             # Table 2 (they may score a test subset that the classical rows do not)
             against=(Against("br", rows=("br", "cc", "cnn")), Against("bert", rows=TRANSFORMERS)),
             metrics=("micro_f1", "hamming_loss"),
-            table=tables.comparison_table,
+            table="comparison",
         ),
         Experiment(
             "table4",
@@ -152,13 +148,13 @@ EXPERIMENTS: dict[str, Experiment] = {
                 variants=(("diff", ""), ("same", "same")),
             ),
             against=(Against("lm_mlm"),),
-            table=tables.comparison_table,
+            table="comparison",
         ),
         Experiment(
             "figure1",
             "Figure 1: Pearson correlation of label pairs",
             datasets=("aapd", "reuters", "goemotions"),
-            figure=figures.figure1,
+            figure="figure1",
         ),
         Experiment(
             "figure3",
@@ -166,14 +162,14 @@ EXPERIMENTS: dict[str, Experiment] = {
             datasets=("aapd", "reuters", "goemotions"),
             methods=("lm_mlm",),
             saves=("attention",),
-            figure=figures.figure3,
+            figure="figure3",
         ),
         Experiment(
             "figure4",
             "Figure 4: MTC and MLM loss every 10 batches",
             datasets=("rmsc", "goemotions"),
             methods=("lm_mlm",),
-            figure=figures.figure4,
+            figure="figure4",
         ),
         Experiment(
             "figure5",
@@ -182,8 +178,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             methods=("lm_mlm",),
             variants=tuple(Variant(f"lambda{lam:g}", {"mlm_lambda": lam}) for lam in LAMBDAS),
             metrics=("micro_f1", "subset_accuracy"),
-            table=tables.variant_table,
-            figure=figures.figure5,
+            table="variants",
+            figure="figure5",
             notes=(f"lambda values: {', '.join(f'{x:g}' for x in LAMBDAS)}",),
         ),
         Experiment(
@@ -212,7 +208,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             ),
             against=(Against("bert"),),
             metrics=("micro_f1", "subset_accuracy", "hamming_loss"),
-            table=tables.variant_table,
+            table="variants",
             notes=("readings: lmmtc/transformers/readings.py; docs/readings.md",),
         ),
     )
