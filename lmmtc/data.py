@@ -80,8 +80,15 @@ class MultiLabelDataset:
         return {"train": self.train, "dev": self.dev, "test": self.test}[name]
 
     def to_hf(self):
-        """The data set as a ``datasets.DatasetDict`` with a multi-hot ``label_vector`` column."""
-        import datasets
+        """The data set as a ``datasets.DatasetDict`` with a multi-hot ``label_vector`` column
+        (``datasets`` is an optional extra: ``pip install 'lmmtc-bench[hf]'``)."""
+        try:
+            import datasets
+        except ImportError as err:
+            raise ImportError(
+                "to_hf() needs the `datasets` package, an optional extra: "
+                "pip install 'lmmtc-bench[hf]' (or pip install datasets)"
+            ) from err
 
         return datasets.DatasetDict(
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -33,8 +34,20 @@ def test_round_trip_gives_multi_hot_matrix(tmp_path):
     assert data.test.texts == ["beta gamma", "nothing"]
     assert data.meta["counts"] == {"train": 2, "dev": 1, "test": 2}
     assert set(data.hashes) == {"train.jsonl", "dev.jsonl", "test.jsonl", "labels.txt"}
-    hf = data.to_hf()
+
+
+def test_to_hf_gives_a_multi_hot_column(tmp_path):
+    pytest.importorskip("datasets")
+    hf = load_dataset(_write_small(tmp_path / "small")).to_hf()
     assert hf["train"]["label_vector"] == [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+
+
+def test_to_hf_without_datasets_names_the_extra(tmp_path, monkeypatch):
+    """``datasets`` is an optional extra: without it, to_hf() says how to get it."""
+    data = load_dataset(_write_small(tmp_path / "small"))
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
+    with pytest.raises(ImportError, match=r"lmmtc-bench\[hf\]"):
+        data.to_hf()
 
 
 def test_load_by_name_from_data_dir(tmp_path):
