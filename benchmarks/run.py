@@ -125,13 +125,26 @@ def check_method_options(planned: Sequence[Planned], options: RunOptions, profil
         spec, resolved = item.resolve(profile, options.overrides)
         bad = check_method_params
         sets = {k: v for k, v in resolved.params.items() if k in options.overrides}
-        texts = {text.partition("=")[0].strip(): text for text in options.set_texts}
         for name, value in sets.items():  # --set first: the flag the user typed
-            bad(spec, {name: value}, f"--set {texts.get(name, name)}")
+            bad(spec, {name: value}, f"--set {name}={value}")
         where = f"config of {item.cell.label()}" + (
             f" ({item.cell.variant})" if item.cell.variant else ""
         )
         bad(spec, resolved.params, where)
+
+
+def run_spec(spec: str) -> int:
+    """A launched job: run the cell spec (``RunOptions`` as JSON) the launcher shipped; the
+    exit code as :func:`main` says."""
+    options = RunOptions.from_json(spec)
+    git_state()
+    try:
+        return run(options)
+    except Exception as err:
+        if options.debug:
+            raise
+        print(f"error: {one_line(err)} (--debug shows the traceback)", file=sys.stderr)
+        return 1
 
 
 def run(options: RunOptions, started: float | None = None) -> int:
@@ -164,7 +177,7 @@ def run(options: RunOptions, started: float | None = None) -> int:
         if options.dry_run:
             scaleout.print_jobs(planned, options)
             return 0
-        return scaleout.launch(planned, options, job_main=main)
+        return scaleout.launch(planned, options, job_main=run_spec)
     if options.dry_run:
         if options.budget is not None:
             print_budget_dry_run(planned, options, profile)

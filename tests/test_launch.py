@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.launch import main
-from benchmarks.running.options import parse_options
+from benchmarks.running.options import RunOptions, parse_options
 from benchmarks.running.plan import plan_cells
 from benchmarks.running.scaleout import make_executor, plan_jobs
 from benchmarks.store.records import Cell
@@ -73,8 +73,8 @@ def test_failed_job_is_reported_with_its_cell(tmp_path, dirs, capsys, monkeypatc
 
 
 def test_each_job_plans_exactly_its_cells(tmp_path, dirs):
-    """Every planned cell is in exactly one job, and the runner given a job's command
-    line plans exactly that job's cells (so no two jobs write the same run file)."""
+    """Every planned cell is in exactly one job, and the runner given a job's cell spec
+    plans exactly that job's cells (so no two jobs write the same run file)."""
     options = launch_options(["--table", "3", "4", "--seeds", "1", "2", *dirs])
     profile = get_profile("smoke")
     planned = plan_cells(options, profile)
@@ -83,8 +83,9 @@ def test_each_job_plans_exactly_its_cells(tmp_path, dirs):
     assert sorted(cells, key=Cell.label) == sorted((p.cell for p in planned), key=Cell.label)
     assert len(cells) == len(set(cells))
     for job in jobs:
-        assert "--no-report" in job.argv
-        job_cells = {p.cell for p in plan_cells(parse_options(job.argv), profile)}
+        spec = RunOptions.from_json(job.spec)
+        assert spec.no_report and spec.launch.launcher is None
+        job_cells = {p.cell for p in plan_cells(spec, profile)}
         assert job_cells == set(job.cells)
     variants = {cell.variant for job in jobs for cell in job.cells if cell.method == "lm_mlm"}
     assert variants == {"", "same"}

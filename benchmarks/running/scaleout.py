@@ -12,6 +12,7 @@ resumes. ``python -m benchmarks.launch`` is the runner with ``--launcher local``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -33,15 +34,15 @@ from benchmarks.suite.profiles import get_profile
 
 LOCAL_MINUTES = 7 * 24 * 60  # submitit's local default is 2 minutes: no limit in practice
 
-#: A job's entry point: the runner's ``main`` given the job's command line.
-JobMain = Callable[[list[str]], int]
+#: A job's entry point: the runner given the job's cell spec (``RunOptions`` as JSON).
+JobMain = Callable[[str], int]
 
 
 @dataclass(frozen=True)
 class Job:
-    """One submitted job: the runner's command line and the cells it runs."""
+    """One submitted job: its cell spec (the runner's options as JSON) and its cells."""
 
-    argv: tuple[str, ...]
+    spec: str
     cells: tuple[Cell, ...]
 
     def label(self) -> str:
@@ -89,54 +90,46 @@ def make_executor(options: RunOptions) -> Any:
     return executor
 
 
-def cell_argv(cell: Cell, options: RunOptions, paths: Mapping[str, str]) -> list[str]:
-    """The runner's command line that plans exactly ``cell``."""
+def cell_options(cell: Cell, options: RunOptions, paths: Mapping[str, str]) -> RunOptions:
+    """The options that plan exactly ``cell``: ``options`` narrowed to its data set (a
+    folder by its absolute path), method, variant and seed, folders made absolute, run in
+    the job's own process (no launcher, no report, no listing, no budget)."""
     dataset = paths.get(cell.dataset, cell.dataset)
     if Path(dataset).is_dir():
         dataset = str(Path(dataset).resolve())
-    argv = [
-        "--dataset",
-        dataset,
-        "--method",
-        cell.method,
-        "--seeds",
-        str(cell.seed),
-        "--profile",
-        cell.profile,
-    ]
-    if options.experiments:
-        argv += ["--experiment", *options.experiments, "--variant", cell.variant or "default"]
-    for flag, folder in (
-        ("--data-dir", options.data_dir),
-        ("--raw-dir", options.raw_dir),
-        ("--results-dir", options.results_dir),
-    ):
-        argv += [flag, str(Path(folder).resolve())]
-    for text in options.set_texts:
-        argv += ["--set", text]
-    if options.allow_nonstandard:
-        argv.append("--allow-nonstandard")
-    if options.overwrite:
-        argv.append("--overwrite")
-    if options.debug:
-        argv.append("--debug")
-    if options.track.backend:
-        argv += ["--track", options.track.backend]
-        if options.track.directory:
-            argv += ["--track-dir", str(Path(options.track.directory).resolve())]
-    return [*argv, "--no-report"]
+    track = options.track
+    if track.directory:
+        track = dataclasses.replace(track, directory=Path(track.directory).resolve())
+    return dataclasses.replace(
+        options,
+        datasets=[dataset],
+        methods=[cell.method],
+        variants=[cell.variant or "default"] if options.experiments else [],
+        seeds=[cell.seed],
+        profile=cell.profile,
+        data_dir=Path(options.data_dir).resolve(),
+        raw_dir=Path(options.raw_dir).resolve(),
+        results_dir=Path(options.results_dir).resolve(),
+        dry_run=False,
+        list=False,
+        no_report=True,
+        priority=False,
+        budget=None,
+        launch=LaunchOptions(),
+        track=track,
+    )
 
 
 def plan_jobs(
     planned: Sequence[Planned], options: RunOptions, paths: Mapping[str, str]
 ) -> list[Job]:
-    """Group the cells by the command line that runs them: one job per cell, never two
-    jobs writing the same run file."""
-    groups: dict[tuple[str, ...], list[Cell]] = {}
+    """Group the cells by the spec that runs them: one job per cell, never two jobs
+    writing the same run file."""
+    groups: dict[str, list[Cell]] = {}
     for item in planned:
-        argv = tuple(cell_argv(item.cell, options, paths))
-        groups.setdefault(argv, []).append(item.cell)
-    return [Job(argv, tuple(cells)) for argv, cells in groups.items()]
+        spec = cell_options(item.cell, options, paths).to_json()
+        groups.setdefault(spec, []).append(item.cell)
+    return [Job(spec, tuple(cells)) for spec, cells in groups.items()]
 
 
 def submit_and_wait(
@@ -150,7 +143,7 @@ def submit_and_wait(
     for start in range(0, len(jobs), max(1, wave)):
         chunk = jobs[start : start + wave]
         with executor.batch():
-            handles = [executor.submit(job_main, list(job.argv)) for job in chunk]
+            handles = [executor.submit(job_main, job.spec) for job in chunk]
         print(f"submitted {len(handles)} jobs: {', '.join(str(h.job_id) for h in handles)}")
         for job, handle in zip(chunk, handles):
             try:
@@ -184,8 +177,8 @@ def job_error_line(handle: Any) -> str:
 
 
 def launch(planned: Sequence[Planned], options: RunOptions, job_main: JobMain) -> int:
-    """Run ``planned`` as submitit jobs, each calling ``job_main`` (the runner's main) on
-    its command line; 0 when every job succeeded, 1 otherwise."""
+    """Run ``planned`` as submitit jobs, each calling ``job_main`` (the runner) on its cell
+    spec; 0 when every job succeeded, 1 otherwise."""
     profile = get_profile(options.profile)
     try:
         executor = make_executor(options)
@@ -203,8 +196,8 @@ def launch(planned: Sequence[Planned], options: RunOptions, job_main: JobMain) -
 
 
 def print_jobs(planned: Sequence[Planned], options: RunOptions) -> None:
-    """``--dry-run``: the jobs and the command line of each (data not touched)."""
+    """``--dry-run``: the jobs and the cell spec of each (data not touched)."""
     jobs = plan_jobs(planned, options, {dataset_key(d): d for d in options.datasets})
     for job in jobs:
-        print(f"  {job.label()}\n    python -m benchmarks.run {' '.join(job.argv)}")
+        print(f"  {job.label()}\n    {job.spec}")
     print(f"{len(jobs)} jobs on {options.launch.launcher}: {executor_parameters(options)}")
