@@ -8,6 +8,8 @@ A data set is a folder::
     <out>/<name>/labels.txt    the label order (also LM-MTC's template order)
     <out>/<name>/meta.json     source, converter, split rule, seed, counts, sha256 of each file
 
+The format itself (splits, file names, meta.json keys, ``format_version``, the sha256 of a
+file) is owned by :mod:`lmmtc.data`, which loads it; this module writes through it.
 The folder is written into a temporary sibling and renamed into place, so a failed
 conversion never leaves a half-written data set behind. Output is deterministic: the
 same records give byte-identical files (no timestamps, fixed key order).
@@ -15,7 +17,6 @@ same records give byte-identical files (no timestamps, fixed key order).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,8 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SPLITS = ("train", "dev", "test")
-FORMAT_VERSION = 1
+from lmmtc.data import LABELS_FILE, META_FILE, SPLITS, canonical_meta, file_sha256, split_file
+
+sha256_file = file_sha256  # the raw-file checks of data_prep use the same helper
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,6 @@ class Record:
 
 class ConversionError(ValueError):
     """Raised for bad raw input; the message names the file, the record and what was expected."""
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_records(split: str, records: Sequence[Record], label_set: set[str]) -> None:
@@ -98,19 +91,14 @@ def write_dataset(
     try:
         hashes: dict[str, str] = {}
         for name in SPLITS:
-            path = tmp / f"{name}.jsonl"
+            path = tmp / split_file(name)
             _write_lines(path, (record.to_json() for record in splits[name]))
-            hashes[path.name] = sha256_file(path)
-        _write_lines(tmp / "labels.txt", label_names)
-        hashes["labels.txt"] = sha256_file(tmp / "labels.txt")
-        full_meta = {
-            "format_version": FORMAT_VERSION,
-            **meta,
-            "num_labels": len(label_names),
-            "counts": {name: len(splits[name]) for name in SPLITS},
-            "sha256": hashes,
-        }
-        (tmp / "meta.json").write_text(
+            hashes[path.name] = file_sha256(path)
+        _write_lines(tmp / LABELS_FILE, label_names)
+        hashes[LABELS_FILE] = file_sha256(tmp / LABELS_FILE)
+        counts = {name: len(splits[name]) for name in SPLITS}
+        full_meta = canonical_meta(meta, label_names, counts, hashes)
+        (tmp / META_FILE).write_text(
             json.dumps(full_meta, indent=2, ensure_ascii=False, sort_keys=False) + "\n",
             encoding="utf-8",
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from data_prep.base import DatasetSpec, NonstandardReleaseWarning
 from data_prep.canonical import ConversionError
 from data_prep.download import BASE_URL_ENV, download
 from data_prep.registry import DATASETS
+from lmmtc.data import COUNTS_KEY, NUM_LABELS_KEY, read_meta
 
 DESCRIPTION = """\
 Convert the raw files of the paper's data sets into the suite's canonical format:
@@ -100,15 +100,15 @@ def _convert_one(conv: DatasetSpec, raw_dir: Path, args: argparse.Namespace) -> 
             seed=args.seed,
             allow_nonstandard=args.allow_nonstandard,
         )
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta = read_meta(folder)
     if meta.get("nonstandard"):
         print(
             f"{conv.name}: warning: not the public release ({meta['nonstandard']['reason']}); "
             f'converted as asked, meta.json records it under "nonstandard"',
             file=sys.stderr,
         )
-    counts = " / ".join(f"{k} {v:,}" for k, v in meta["counts"].items())
-    print(f"{conv.name}: wrote {folder} ({counts}; {meta['num_labels']} labels)")
+    counts = " / ".join(f"{k} {v:,}" for k, v in meta[COUNTS_KEY].items())
+    print(f"{conv.name}: wrote {folder} ({counts}; {meta[NUM_LABELS_KEY]} labels)")
     return folder
 
 

@@ -1,4 +1,6 @@
-"""Loading of canonical multi-label data sets (see data_prep/canonical.py for the writer).
+"""The canonical data format, and loading it. This module owns the format: the splits,
+the file names, the sha256 of a file, the ``meta.json`` keys and :data:`FORMAT_VERSION`
+(checked on load); ``data_prep/canonical.py`` writes through :func:`canonical_meta`.
 
 A data set is named (``reuters``: the folder ``<data_dir>/reuters``) or given as a path
 to a folder. Converted data sets carry ``labels.txt`` and ``meta.json``, and loading
@@ -12,14 +14,28 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 SPLITS = ("train", "dev", "test")
+#: the version of the on-disk format that this code writes and reads; a folder whose
+#: meta.json states a newer one is refused on load (an older or absent one loads)
+FORMAT_VERSION = 1
+LABELS_FILE = "labels.txt"
+META_FILE = "meta.json"
+#: meta.json keys computed from the files (a writer's own keys, such as ``source``,
+#: ``converter``, ``synthetic``, ``nonstandard``, go between the version and these)
+FORMAT_KEY, NUM_LABELS_KEY, COUNTS_KEY, SHA256_KEY = (
+    "format_version",
+    "num_labels",
+    "counts",
+    "sha256",
+)
 DEV_CARVE_FRACTION = 0.1
 DEV_CARVE_SEED = 0
 
@@ -142,6 +158,54 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def split_file(split: str) -> str:
+    """The file name of a split: ``train.jsonl``."""
+    return f"{split}.jsonl"
+
+
+def canonical_meta(
+    meta: Mapping[str, Any],
+    label_names: Sequence[str],
+    counts: Mapping[str, int],
+    hashes: Mapping[str, str],
+) -> dict[str, Any]:
+    """The ``meta.json`` of a canonical folder, in its fixed key order: the format version,
+    the writer's ``meta``, then the label count, each split's rows and each file's sha256."""
+    return {
+        FORMAT_KEY: FORMAT_VERSION,
+        **meta,
+        NUM_LABELS_KEY: len(label_names),
+        COUNTS_KEY: {split: counts[split] for split in SPLITS if split in counts},
+        SHA256_KEY: dict(hashes),
+    }
+
+
+def read_meta(folder: Path, hint: str = "") -> dict[str, Any]:
+    """A folder's ``meta.json`` (``{}`` when it has none), refused with a
+    :class:`DataError` when it is not a UTF-8 JSON object or states a newer format."""
+    meta_path = Path(folder) / META_FILE
+    if not meta_path.exists():
+        return {}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{meta_path}: not valid UTF-8 at byte offset {err.start}; expected a UTF-8 "
+            f"JSON file." + hint
+        ) from None
+    except json.JSONDecodeError as err:
+        raise DataError(f"{meta_path}:{err.lineno}: not valid JSON ({err.msg})." + hint) from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{meta_path}: expected a JSON object." + hint)
+    version = meta.get(FORMAT_KEY, 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise DataError(
+            f"{meta_path}: {FORMAT_KEY} {version!r} is newer than this suite reads "
+            f"({FORMAT_VERSION}); update lmmtc-bench or reconvert the data set." + hint
+        )
+    return meta
+
+
 def _read_jsonl(path: Path, hint: str) -> list[dict]:
     records: list[dict] = []
     with _open_utf8(path, hint) as handle:
@@ -215,7 +279,7 @@ def _read_labels(path: Path, hint: str) -> list[str]:
 
 
 def _verify_meta(folder: Path, meta: dict, hashes: dict[str, str], counts: dict, hint: str):
-    for file_name, expected in (meta.get("sha256") or {}).items():
+    for file_name, expected in (meta.get(SHA256_KEY) or {}).items():
         actual = hashes.get(file_name)
         if actual is None:
             continue
@@ -224,7 +288,7 @@ def _verify_meta(folder: Path, meta: dict, hashes: dict[str, str], counts: dict,
                 f"{folder / file_name}: sha256 {actual[:12]}... differs from meta.json's "
                 f"{expected[:12]}...: the file was changed after conversion." + hint
             )
-    for split, expected in (meta.get("counts") or {}).items():
+    for split, expected in (meta.get(COUNTS_KEY) or {}).items():
         if split in counts and counts[split] != expected:
             raise DataError(
                 f"{folder / (split + '.jsonl')}: holds {counts[split]} records, meta.json "
@@ -257,24 +321,8 @@ def load_dataset(
     """
     hint = _hint(hint)
     folder = resolve_dataset_dir(name_or_path, data_dir, hint.strip())
-    meta: dict = {}
-    meta_path = folder / "meta.json"
-    name = folder.name
-    if meta_path.exists():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as err:
-            raise DataError(
-                f"{meta_path}: not valid UTF-8 at byte offset {err.start}; expected a UTF-8 "
-                f"JSON file." + hint
-            ) from None
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{meta_path}:{err.lineno}: not valid JSON ({err.msg})." + hint
-            ) from None
-        if not isinstance(meta, dict):
-            raise DataError(f"{meta_path}: expected a JSON object." + hint)
-        name = str(meta.get("name", name))
+    meta = read_meta(folder, hint)
+    name = str(meta.get("name", folder.name))
 
     for required in ("train", "test"):
         if not (folder / f"{required}.jsonl").exists():

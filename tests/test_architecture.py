@@ -1,6 +1,7 @@
 """The suite's import graph: no cycles, and the arrows point one way.
 
-Between packages: ``benchmarks -> baselines -> lmmtc`` and ``benchmarks -> data_prep``;
+Between packages: ``benchmarks -> baselines -> lmmtc``, ``benchmarks -> data_prep`` and
+``data_prep -> lmmtc`` (the converters write the format :mod:`lmmtc.data` owns);
 ``tools`` (speed and device scripts, not installed) may import all of them, and nothing
 imports it. Inside ``benchmarks``, between rooms: the commands at the top
 (``benchmarks.run``, ``report``, ``compare``, ``launch``) -> ``running`` -> ``analysis``
@@ -27,7 +28,7 @@ SUB_ROOMS = ("benchmarks.store", "benchmarks.suite", "benchmarks.analysis", "ben
 #: and ``benchmarks`` is its top: the commands)
 ALLOWED: dict[str, set[str]] = {
     "lmmtc": set(),
-    "data_prep": set(),
+    "data_prep": {"lmmtc"},
     "baselines": {"lmmtc"},
     "benchmarks.store": {"lmmtc"},
     "benchmarks.suite": {"benchmarks.store", "data_prep", "lmmtc"},

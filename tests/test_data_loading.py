@@ -311,3 +311,29 @@ def test_test_split_without_positive_label_is_warned(tmp_path):
     with pytest.warns(DataWarning, match=r"test\.jsonl: no test record has a positive label"):
         data = load_dataset(folder)
     assert len(data.warnings) == 1
+
+
+def test_the_format_has_one_owner(tmp_path):
+    """The writer writes through lmmtc.data: same splits, same hash, meta.json in the
+    owner's key order, the format version stamped."""
+    from data_prep import canonical
+    from lmmtc import data as owner
+
+    assert canonical.SPLITS is owner.SPLITS and canonical.sha256_file is owner.file_sha256
+    folder = _write_small(tmp_path / "small")
+    meta = json.loads((folder / "meta.json").read_text())
+    assert list(meta)[0] == "format_version" and meta["format_version"] == owner.FORMAT_VERSION
+    assert list(meta)[-3:] == ["num_labels", "counts", "sha256"]
+    assert meta["sha256"]["labels.txt"] == owner.file_sha256(folder / "labels.txt")
+
+
+def test_a_newer_format_version_is_refused_with_what_to_do(tmp_path):
+    folder = _write_small(tmp_path / "small")
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["format_version"] = 99
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(DataError, match=r"meta.json: format_version 99 is newer than this suite"):
+        load_dataset(folder)
+    del meta["format_version"]  # a folder from before the version was written loads
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert load_dataset(folder).name == "small"

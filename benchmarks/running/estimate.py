@@ -4,20 +4,23 @@ earlier run files where it has them (:mod:`benchmarks.running.budget`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from benchmarks.suite.profiles import Profile
 from data_prep.registry import DATASETS
+from lmmtc.data import COUNTS_KEY, DataError, read_meta
 
 
 def train_rows(dataset: str, data_dir: Path) -> int:
     """Training rows of a data set: its converted meta.json, else the paper's Table 1."""
-    meta = Path(data_dir) / dataset / "meta.json"
-    if meta.exists():
-        return int(json.loads(meta.read_text(encoding="utf-8"))["counts"]["train"])
+    try:
+        rows = (read_meta(Path(data_dir) / dataset).get(COUNTS_KEY) or {}).get("train")
+    except DataError:  # an estimate: the load itself will say what is wrong
+        rows = None
+    if rows is not None:
+        return int(rows)
     spec = DATASETS.get(dataset)
     return spec.paper.train if spec and spec.paper else 1000
 
