@@ -9,8 +9,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+import torch
 
 from benchmarks.running.provenance import git_state
+from lmmtc.transformers.trainer import compute_precision
 from tools import speed_transformers
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -66,9 +68,10 @@ def test_one_by_one_rows_with_the_share_of_the_measured_peak_and_cell_costs(tmp_
     peaks = record["matmul_tflops"]
     assert peaks["fp32"] > 0 and peaks["bf16"] > 0  # measured in the same run
     bert = record["configs"]["bert"]
-    assert bert["precision"] == "fp32" and bert["peak_tflops"] == peaks["fp32"]
+    auto = compute_precision(torch.device("cpu"), "auto")  # bf16 on a CPU with native bf16
+    assert bert["precision"] == auto and bert["peak_tflops"] == peaks[auto]
     assert bert["mfu"] == pytest.approx(
-        bert["flops_per_step"] / (bert["step_ms"] / 1000) / 1e12 / peaks["fp32"]
+        bert["flops_per_step"] / (bert["step_ms"] / 1000) / 1e12 / peaks[auto]
     )
     # the cpu profile's GoEmotions cell: 2,000 rows / batch 16 x 5 epochs = 625 steps
     costs = record["cell_costs"]
@@ -85,7 +88,8 @@ def test_preflight_is_one_line_and_fails_with_the_reason(capsys, monkeypatch):
     setup = speed_transformers.Setup("tiny-random", "cpu", 4, 24, 3, 2)
     ok, line = speed_transformers.preflight(setup, 3)
     assert ok and line.startswith("preflight ok: 3 steps of bert (tiny-random, cpu, T = 24)")
-    assert "precision fp32, fused_adamw False, pinned False" in line
+    auto = compute_precision(torch.device("cpu"), "auto")
+    assert f"precision {auto}, fused_adamw True, pinned False" in line
 
     def broken(name, setup):
         raise RuntimeError("no kernel image is available\nsecond line")

@@ -117,37 +117,28 @@ def _slurm_options(options: list[str]) -> list[str]:
     return list(options)
 
 
-def positive_int(text: str) -> int:
-    """A flag value that is a whole number >= 1 (minutes, CPUs, jobs)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
-    return value
+def _bounded(convert: Callable[[str], Any], low: float, strict: bool, what: str):
+    """A flag-value parser: ``convert`` the text (else "is not ``what``"), then require
+    value > low (``strict``) or value >= low; argparse prints the message with the flag."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"{value:g} is not {'>' if strict else '>='} {low:g}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """A flag value that is a whole number >= 0 (GPUs per job)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not >= 0")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A flag value that is a number > 0 (memory in GB)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value:g} is not > 0")
-    return value
+#: A whole number >= 1 (minutes, CPUs, jobs).
+positive_int = _bounded(int, 1, False, "a whole number")
+#: A whole number >= 0 (GPUs per job).
+non_negative_int = _bounded(int, 0, False, "a whole number")
+#: A number > 0 (memory in GB).
+positive_float = _bounded(float, 0, True, "a number")
 
 
 @dataclass
