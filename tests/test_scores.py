@@ -86,7 +86,9 @@ def test_committed_runs_with_scores_rescore_to_their_metrics():
     index = RunIndex(COMMITTED, "cpu", rescore=True)
     for record in with_scores:
         (rescored,) = [
-            r for r in index.runs(record.cell.dataset, record.cell.method) if r.path == record.path
+            r
+            for r in index.runs(record.cell.dataset, record.cell.method, record.cell.variant)
+            if r.path == record.path
         ]
         assert rescored.metrics == record.metrics, record.path
 
