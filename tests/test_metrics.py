@@ -99,3 +99,65 @@ def test_shape_mismatch_and_nan_are_errors():
         micro_f1(Y_TRUE, Y_PRED[:, :3])
     with pytest.raises(ValueError, match="NaN"):
         evaluate(Y_TRUE, np.full(Y_TRUE.shape, np.nan))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lrap_and_macro_auc_agree_with_sklearn_with_ties_and_skipped_labels(seed):
+    from lmmtc.metrics import auc_skipped_labels, lrap, macro_roc_auc
+
+    rng = np.random.default_rng(seed)
+    y_true = (rng.random((40, 6)) < 0.3).astype(int)
+    y_true[:, 4] = 0  # no positive: skipped by AUC
+    y_true[:, 5] = 1  # no negative: skipped by AUC
+    scores = np.round(rng.random((40, 6)), 1)  # many ties
+    expected = np.mean([skm.roc_auc_score(y_true[:, j], scores[:, j]) for j in range(4)])
+    assert macro_roc_auc(y_true, scores) == pytest.approx(expected, abs=1e-12)
+    assert auc_skipped_labels(y_true) == 2
+    some = y_true[:, :5].copy()
+    some[7] = 0  # a document without a true label: skipped by LRAP
+    keep = some.sum(axis=1) > 0
+    assert lrap(some, scores[:, :5]) == pytest.approx(
+        skm.label_ranking_average_precision_score(some[keep], scores[keep, :5]), abs=1e-12
+    )
+    assert METRICS["macro_auc"].score(y_true, scores) == macro_roc_auc(y_true, scores)
+    assert METRICS["lrap"].label == "LRAP" and METRICS["macro_auc"].label == "Ma-AUC"
+
+
+def test_threshold_free_metrics_by_hand():
+    from lmmtc.metrics import lrap, macro_roc_auc
+
+    y_true = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0]])
+    scores = np.array([[0.2, 0.9, 0.1], [0.5, 0.5, 0.1], [0.3, 0.2, 0.1]])
+    # doc 0: label 0 ranked 2nd, 1 true among the top 2 -> 1/2; doc 1: label 1 tied with
+    # label 0 (shares the worst rank 2) -> 1/2; doc 2 has no true label: skipped
+    assert lrap(y_true, scores) == pytest.approx(0.5)
+    # label 0: its positive (0.2) is below both negatives (0.5, 0.3) -> 0; label 1: its
+    # positive (0.5) above 0.9? no, above 0.2 only -> 1/2; label 2: no positive, skipped
+    assert macro_roc_auc(y_true, scores) == pytest.approx(0.25)
+    assert macro_roc_auc(np.zeros((2, 2)), np.zeros((2, 2))) == 0.5  # nothing to rank
+
+
+def test_weighted_auc_is_the_auc_of_repeated_documents():
+    from lmmtc.metrics import macro_roc_auc, weighted_macro_auc
+
+    rng = np.random.default_rng(3)
+    y_true = (rng.random((30, 4)) < 0.4).astype(int)
+    scores = np.round(rng.random((30, 4)), 1)
+    weights = rng.integers(0, 3, (5, 30))  # (b, n)
+    got = weighted_macro_auc(y_true, scores, weights)
+    for row, w in zip(got, weights):
+        idx = np.repeat(np.arange(30), w)
+        assert row == pytest.approx(macro_roc_auc(y_true[idx], scores[idx]), abs=1e-12)
+
+
+def test_every_summed_metric_is_its_counts():
+    """One declaration: the plain function is from_sums of the per-document counts."""
+    rng = np.random.default_rng(5)
+    y_true = (rng.random((25, 5)) < 0.3).astype(int)
+    scores = rng.random((25, 5))
+    for metric in METRICS.values():
+        if metric.counts is None:
+            continue
+        rows = metric.document_counts(y_true, scores)
+        from_counts = metric.counts.from_sums(rows.sum(axis=0), 25, 5)
+        assert metric.score(y_true, scores) == pytest.approx(float(from_counts), abs=1e-15)

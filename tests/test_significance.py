@@ -35,10 +35,13 @@ def counts(pred: np.ndarray, metrics=PAPER_METRICS) -> dict[str, np.ndarray]:
     return {m: METRICS[m].document_counts(Y, pred.astype(float)) for m in metrics}
 
 
+SUMMED = [name for name, metric in METRICS.items() if metric.counts is not None]
+
+
 def test_a_method_against_itself_is_zero_with_p_one():
     pred = flipped(Y, 0.2, seed=1)
-    result = paired_bootstrap([counts(pred, METRICS)], [counts(pred, METRICS)], L)
-    assert set(result) == set(METRICS)
+    result = paired_bootstrap([counts(pred, SUMMED)], [counts(pred, SUMMED)], L)
+    assert set(result) == set(SUMMED) and {"lrap", "p_at_3"} <= set(SUMMED)
     for name, (paired, dist) in result.items():
         assert (paired.difference, paired.low, paired.high) == (0.0, 0.0, 0.0), name
         assert paired.p_value == 1.0 and dist.shape == (10_000,) and not dist.any()
@@ -108,3 +111,43 @@ def test_grouped_draws_are_the_multinomial_of_drawing_documents():
     assert cov == pytest.approx(-n * p[0] * p[3], rel=0.1)
     again = np.vstack(list(_draws(sizes, 20_000, seed=3)))
     assert (again == draws).all()  # seeded
+
+
+def test_lrap_and_macro_auc_bootstrap_equal_a_slow_loop_over_the_same_documents():
+    """LRAP by its per-document counts, macro AUC recomputed on weights: both equal the
+    metric's own function on the documents each resample drew."""
+    from benchmarks.analysis.significance import _draws, paired_weighted
+
+    rng = np.random.default_rng(4)
+    scores_a = np.clip(Y + rng.normal(0, 0.6, Y.shape), 0, 1)  # ranks the labels
+    scores_b = rng.random(Y.shape)  # no signal
+    resamples = 300
+    lrap = METRICS["lrap"]
+    (paired, dist) = paired_bootstrap(
+        [{"lrap": lrap.document_counts(Y, scores_a)}],
+        [{"lrap": lrap.document_counts(Y, scores_b)}],
+        L,
+        resamples=resamples,
+    )["lrap"]
+    rows = document_rows(
+        [{"lrap": lrap.document_counts(Y, scores_a)}],
+        [{"lrap": lrap.document_counts(Y, scores_b)}],
+        "lrap",
+    )
+    same = list(resampled_documents(rows, resamples, seed=0))
+    _, low, high, p_value = _slow_bootstrap([scores_a], [scores_b], same, "lrap")
+    assert (paired.low, paired.high) == pytest.approx((low, high), abs=1e-12)
+    assert paired.low > 0 and paired.resamples == resamples
+    auc = METRICS["macro_auc"]
+    paired, dist = paired_weighted(auc, Y, [scores_a], [scores_b], resamples=resamples)
+    drawn = [
+        np.repeat(np.arange(N), w) for w in np.vstack(list(_draws(np.ones(N, int), resamples, 0)))
+    ]
+    observed, low, high, p_value = _slow_bootstrap([scores_a], [scores_b], drawn, "macro_auc")
+    assert paired.difference == pytest.approx(observed, abs=1e-12)
+    assert (paired.low, paired.high, paired.p_value) == pytest.approx(
+        (low, high, p_value), abs=1e-12
+    )
+    assert paired.low > 0 and dist.shape == (resamples,)
+    same_side, _ = paired_weighted(auc, Y, [scores_a], [scores_a], resamples=50)
+    assert (same_side.difference, same_side.low, same_side.high, same_side.p_value) == (0, 0, 0, 1)
