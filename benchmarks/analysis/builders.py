@@ -24,6 +24,7 @@ TABLE_BUILDERS: dict[str, TableBuilder] = {
     "data": tables.data_table,
     "comparison": tables.comparison_table,
     "variants": tables.variant_table,
+    "readings": tables.readings_table,
 }
 FIGURE_BUILDERS: dict[str, FigureBuilder] = {
     "figure1": figures.figure1,

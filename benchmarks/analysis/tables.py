@@ -52,7 +52,7 @@ from benchmarks.store.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
 from benchmarks.suite.config import changes, resolve
 from benchmarks.suite.profiles import get_profile
 from benchmarks.suite.reference import PaperValue, Reference
-from lmmtc.metrics import BUILTIN_METRICS, METRICS, PAPER_METRICS, evaluate
+from lmmtc.metrics import BUILTIN_METRICS, METRICS, PAPER_METRICS, auc_skipped_labels, evaluate
 
 if TYPE_CHECKING:  # the experiment declarations import the builders of this module
     from benchmarks.suite.experiments import Experiment
@@ -180,18 +180,25 @@ class RunIndex:
         return self._no_values.get(runs[0].path, MISSING)
 
     def paired(
-        self, dataset: str, row: tuple[str, str], against: tuple[str, str], metrics: Sequence[str]
+        self,
+        dataset: str,
+        row: tuple[str, str],
+        against: tuple[str, str],
+        metrics: Sequence[str],
+        thresholds: str | None = None,
     ) -> Comparison:
-        """Row (method, variant) against another on ``dataset`` under the index's policy
-        (computed once); :class:`NotPaired` when they cannot be compared."""
-        key = (dataset, row, against, tuple(metrics))
+        """Row (method, variant) against another on ``dataset`` under the threshold
+        policy ``thresholds`` (default: the index's) (computed once); :class:`NotPaired`
+        when they cannot be compared."""
+        policy = thresholds or self.thresholds
+        key = (dataset, row, against, tuple(metrics), policy)
         if key not in self._paired:
             try:
                 self._paired[key] = compare_runs(
                     self.runs(dataset, *row),
                     self.runs(dataset, *against),
                     metrics,
-                    thresholds=self.thresholds,
+                    thresholds=policy,
                     load=self.scores,
                 )
             except NotPaired as err:
@@ -208,6 +215,36 @@ class RunIndex:
     def value(self, dataset: str, method: str, metric: str, variant: str = "") -> Value | None:
         """Mean ± std over the seeds of a cell's runs, in display units (None: no run)."""
         return value_of(self.runs(dataset, method, variant), metric)
+
+    def scored_value(
+        self,
+        dataset: str,
+        method: str,
+        metric: str,
+        variant: str = "",
+        thresholds: str | None = None,
+    ) -> Value | None:
+        """Like :meth:`value` under the threshold policy ``thresholds`` (default: the
+        index's): each run's stored value where its run file has one under the index's
+        policy, else the metric computed from its scores file (a run file older than the
+        metric, or another policy); a run without scores, or trained on dev under a tuned
+        policy, gives none."""
+        policy = thresholds or self.thresholds
+        spec = METRICS[metric]
+        values = []
+        for run in self.runs(dataset, method, variant):
+            value = run.metric(metric) if policy == self.thresholds else None
+            if value is None and not (policy != DEFAULT_POLICY and dev_in_fit(run.method_info)):
+                try:
+                    stored = self.scores(run)
+                except ScoresError:
+                    continue
+                test = stored["test"]
+                if spec.applies_to(test.labels.shape[1]):
+                    value = spec.score(test.labels, test.scores, stored.cutoffs(policy))
+            if value is not None:
+                values.append(value)
+        return _mean_value(metric, values)
 
     def stamp(
         self,
@@ -250,6 +287,11 @@ class RunIndex:
 def value_of(runs: Sequence[RunRecord], metric: str, split: str = "test") -> Value | None:
     """Mean ± std of ``metric`` over ``runs`` (those that have it), in display units."""
     values = [v for v in (run.metric(metric, split) for run in runs) if v is not None]
+    return _mean_value(metric, values)
+
+
+def _mean_value(metric: str, values: Sequence[float]) -> Value | None:
+    """Mean ± std of fractions ``values`` in ``metric``'s display units (None: none)."""
     if not values:
         return None
     mean, std = mean_std([METRICS[metric].display(v) for v in values])
@@ -318,59 +360,80 @@ def significance_cells(
     :data:`MARK` when the p-value, Holm-corrected over every test of the table, is below
     :data:`ALPHA`; ``ref`` on the reference row, ``no scores`` / ``no shared seed`` /
     ``other test rows`` where the two cannot be paired, ``-`` without runs."""
-    outcome: dict[Row, Comparison | str] = {}
+    columns = [(metric, metric, index.thresholds) for metric in metrics]
+    return tested_cells(experiment, index, rows, columns)
+
+
+#: A tested column: (its name in the numbers, the metric, the threshold policy).
+Column = tuple[str, str, str]
+
+
+def tested_cells(
+    experiment: Experiment, index: RunIndex, rows: Sequence[Row], columns: Sequence[Column]
+) -> dict[tuple[Row, str], tuple[str, dict[str, Any]]]:
+    """:func:`significance_cells` for columns that may each take another threshold
+    policy: keyed by (row, column name), Holm over every test of every column."""
+    policies = {policy: tuple(dict.fromkeys(m for _, m, p in columns if p == policy))
+                for _, _, policy in columns}  # fmt: skip
+    outcome: dict[tuple[Row, str], Comparison | str] = {}
     for row in rows:
         dataset, method, variant = row
         against = experiment.tested_against(method)
         if against is None:
             continue
         ref = (against.method, against.variant)
+        has_runs = bool(index.runs(dataset, method, variant))
         has_values = any(run.metrics for run in index.runs(dataset, method, variant))
-        if (method, variant) == ref:
-            outcome[row] = REF if has_values else "-"
-        elif not index.runs(dataset, method, variant) or not index.runs(dataset, *ref):
-            outcome[row] = "-"
-        else:
-            try:
-                outcome[row] = index.paired(dataset, (method, variant), ref, metrics)
-            except NotPaired as err:
-                outcome[row] = err.short
+        for policy, metrics in policies.items():
+            if (method, variant) == ref:
+                outcome[(row, policy)] = REF if has_values else "-"
+            elif not has_runs or not index.runs(dataset, *ref):
+                outcome[(row, policy)] = "-"
+            else:
+                try:
+                    outcome[(row, policy)] = index.paired(
+                        dataset, (method, variant), ref, metrics, policy
+                    )
+                except NotPaired as err:
+                    outcome[(row, policy)] = err.short
     tests = [
-        (row, metric)
-        for row, result in outcome.items()
+        (row, name, metric, policy)
+        for (row, policy), result in outcome.items()
         if isinstance(result, Comparison)
-        for metric in metrics
-        if metric in result.results
+        for name, metric, column_policy in columns
+        if column_policy == policy and metric in result.results
     ]
-    adjusted = dict(zip(tests, holm([outcome[r].results[m].p_value for r, m in tests])))
+    p_values = [outcome[(row, policy)].results[metric].p_value for row, _, metric, policy in tests]
+    adjusted = {(row, name): p for (row, name, _, _), p in zip(tests, holm(p_values))}
     cells: dict[tuple[Row, str], tuple[str, dict[str, Any]]] = {}
-    for row, result in outcome.items():
+    for row in dict.fromkeys(row for row, _ in outcome):
         against = experiment.tested_against(row[1])
-        for metric in metrics:
-            numbers: dict[str, Any] = {f"{metric}_against": against.label}
+        for name, metric, policy in columns:
+            result = outcome[(row, policy)]
+            numbers: dict[str, Any] = {f"{name}_against": against.label}
             paired = result.results.get(metric) if isinstance(result, Comparison) else None
             if paired is None:
                 text = result if isinstance(result, str) else "-"
-                cells[(row, metric)] = (text, numbers)
+                cells[(row, name)] = (text, numbers)
                 continue
             spec = METRICS[metric]
             diff, low, high = (
                 spec.display(x) for x in (paired.difference, paired.low, paired.high)
             )
-            p_holm = adjusted[(row, metric)]
+            p_holm = adjusted[(row, name)]
             text = f"{spec.format_diff(diff)} [{spec.format_diff(low)}, {spec.format_diff(high)}]"
             if p_holm < ALPHA:
                 text += f" {MARK}"
             numbers.update(
                 {
-                    f"{metric}_vs_ref": diff,
-                    f"{metric}_vs_ref_low": low,
-                    f"{metric}_vs_ref_high": high,
-                    f"{metric}_p": paired.p_value,
-                    f"{metric}_p_holm": p_holm,
+                    f"{name}_vs_ref": diff,
+                    f"{name}_vs_ref_low": low,
+                    f"{name}_vs_ref_high": high,
+                    f"{name}_p": paired.p_value,
+                    f"{name}_p_holm": p_holm,
                 }
             )
-            cells[(row, metric)] = (text, numbers)
+            cells[(row, name)] = (text, numbers)
     return cells
 
 
@@ -560,6 +623,122 @@ def variant_table(experiment: Experiment, index: RunIndex) -> Table:
         table.notes.append(significance_note(experiment, _tests(significance)))
     table.notes += experiment.notes
     return table
+
+
+#: The tuned threshold policy of the readings table (chosen on each run's dev scores).
+TUNED = "dev-global"
+#: A reading "ranks labels" when its macro ROC-AUC (display units) reaches this.
+LEARNS_AUC = 60.0
+RANKS_LABELS = "ranks labels"
+AT_THE_PRIOR = "at the prior"
+NOT_RUN = "not run"
+
+
+def _readings_columns(metrics: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(numbers name, metric, threshold policy, header) of each value column: a
+    thresholded metric at 0.5 and at the dev-chosen global cut-off, a ranking metric
+    (LRAP, AUC, P@k) once, since no cut-off changes it."""
+    columns = []
+    for metric in metrics:
+        label = METRICS[metric].label
+        if METRICS[metric].uses_scores:
+            columns.append((metric, metric, DEFAULT_POLICY, label))
+        else:
+            columns.append((metric, metric, DEFAULT_POLICY, f"{label}@0.5"))
+            columns.append((f"{metric}_{TUNED}", metric, TUNED, f"{label}@dev"))
+    return columns
+
+
+def readings_table(experiment: Experiment, index: RunIndex) -> Table:
+    """One row per (data set, reading): each metric at 0.5 and, if it thresholds, at the
+    dev-chosen global cut-off, each with its paired interval against the experiment's
+    reference row (Holm over the table), and whether the reading ranks labels (macro
+    AUC at least :data:`LEARNS_AUC`) or sits at the label prior. Values come from the
+    run files, and from the scores files where a run file predates a metric or for the
+    tuned cut-off; a row without run files shows ``-`` and ``not run``."""
+    metrics = table_metrics(experiment.metrics)
+    columns = _readings_columns(metrics)
+    tested = bool(experiment.against)
+    headers = []
+    for _, _, _, header in columns:
+        headers += [header, f"{header} vs ref"] if tested else [header]
+    table = Table(
+        experiment.name,
+        experiment.title,
+        ["data set", "method", "reading", *headers, "learns", "data"],
+    )
+    rows = [
+        (dataset, method, variant.name)
+        for dataset in experiment.datasets
+        for method in experiment.methods
+        for variant in experiment.variants
+    ]
+    tests = [(name, metric, policy) for name, metric, policy, _ in columns]
+    significance = tested_cells(experiment, index, rows, tests) if tested else {}
+    for row in rows:
+        dataset, method, variant = row
+        numbers: dict[str, Any] = {"dataset": dataset, "method": method, "variant": variant}
+        cells = []
+        ran = bool(index.runs(dataset, method, variant))
+        for name, metric, policy, _ in columns:
+            value = index.scored_value(dataset, method, metric, variant, policy) if ran else None
+            cells.append(ours_text(metric, value) if value else "-")
+            numbers[name] = value.mean if value else None
+            if tested:
+                text, nums = significance.get((row, name), ("-", {}))
+                cells.append(text)
+                numbers.update(nums)
+        auc = index.scored_value(dataset, method, "macro_auc", variant) if ran else None
+        learns = "-" if auc is None else RANKS_LABELS if auc.mean >= LEARNS_AUC else AT_THE_PRIOR
+        stamp = index.stamp(dataset, method, variant, experiment.variant_params(variant))
+        stamp = stamp if ran else NOT_RUN
+        table.rows.append([dataset, method, variant or "default", *cells, learns, stamp])
+        table.numbers.append({**numbers, "learns": learns, "data": stamp})
+    table.notes.append(
+        f"@0.5: the paper's threshold; @dev: one cut-off for every label, the best for "
+        f"micro-F1 on the run's own dev scores ({TUNED}), applied to its test scores; "
+        f"LRAP and Ma-AUC (macro ROC-AUC) rank the scores and need no cut-off"
+    )
+    table.notes.append(
+        f"learns: `{RANKS_LABELS}` when Ma-AUC >= {LEARNS_AUC:g} (mean over seeds), "
+        f"`{AT_THE_PRIOR}` below (0.5 x 100 is a constant score: the prior); `-`: not run"
+    )
+    skipped = _auc_skipped(experiment, index)
+    if skipped:
+        table.notes.append(
+            "Ma-AUC skips the labels without a positive or without a negative test document: "
+            + "; ".join(skipped)
+        )
+    if tested:
+        note = significance_note(experiment, _tests(significance))
+        table.notes.append(
+            f"{note}; Ma-AUC is recomputed on each resample, {METRICS['macro_auc'].resamples:,} "
+            f"resamples; @dev rows compare each run at its own dev-chosen cut-off"
+        )
+    table.notes += experiment.notes
+    return table
+
+
+def _auc_skipped(experiment: Experiment, index: RunIndex) -> list[str]:
+    """Per data set, how many labels macro AUC skips on the test rows of the table's
+    first run that has scores (``reuters: 12 of 90 labels``)."""
+    found = []
+    for dataset in experiment.datasets:
+        against = [(a.method, a.variant) for a in experiment.against]
+        cells = [*against, *((m, v.name) for m in experiment.methods for v in experiment.variants)]
+        for method, variant in cells:
+            labels = None
+            for run in index.runs(dataset, method, variant):
+                try:
+                    labels = index.scores(run)["test"].labels
+                except ScoresError:
+                    continue
+                break
+            if labels is not None:
+                skipped = auc_skipped_labels(labels)
+                found.append(f"{dataset}: {skipped} of {labels.shape[1]} labels")
+                break
+    return found
 
 
 def all_runs_table(index: RunIndex) -> Table:
