@@ -21,6 +21,7 @@ plain single-process one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -79,10 +80,12 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+@functools.cache
 def cpu_supports_bf16() -> bool:
     """Whether this CPU has native bf16 arithmetic (x86 AVX512-BF16 or AMX-BF16, Arm BF16),
-    read from /proc/cpuinfo's flags. Without it, bf16 autocast is emulated and slower than
-    fp32, so ``auto`` stays in fp32 there. Anything unreadable counts as no."""
+    read from /proc/cpuinfo's flags once a process (:func:`autocast` asks on every step).
+    Without it, bf16 autocast is emulated and slower than fp32, so ``auto`` stays in fp32
+    there. Anything unreadable counts as no."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
             words = set(info.read().split())
