@@ -15,7 +15,7 @@ from benchmarks.store.records import Cell
 from benchmarks.suite.reference import Reference, Table1Reference
 from data_prep.registry import paper_datasets
 from lmmtc.metrics import PAPER_METRICS
-from lmmtc.suggest import did_you_mean
+from lmmtc.suggest import lookup
 from lmmtc.transformers.readings import READINGS
 
 PAPER_DATASETS = paper_datasets()  # Table 1's data sets, from their declarations
@@ -222,7 +222,4 @@ FIGURES = {n: f"figure{n}" for n in (1, 3, 4, 5)}
 
 def get_experiment(name: str) -> Experiment:
     """The experiment called ``name``, or an error with a did-you-mean hint."""
-    if name in EXPERIMENTS:
-        return EXPERIMENTS[name]
-    hint = did_you_mean(name, EXPERIMENTS)
-    raise ValueError(f"unknown experiment {name!r}.{hint} Known: {', '.join(EXPERIMENTS)}")
+    return lookup(EXPERIMENTS, name, "experiment")

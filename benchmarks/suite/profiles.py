@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lmmtc.suggest import did_you_mean
+from lmmtc.suggest import lookup
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,4 @@ PROFILES: dict[str, Profile] = {
 
 def get_profile(name: str) -> Profile:
     """The profile called ``name``; unknown names list the known ones."""
-    try:
-        return PROFILES[name]
-    except KeyError:
-        hint = did_you_mean(name, PROFILES)
-        raise ValueError(f"unknown profile {name!r}.{hint} Known: {', '.join(PROFILES)}") from None
+    return lookup(PROFILES, name, "profile")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lmmtc.suggest import did_you_mean
+from lmmtc.suggest import lookup
 
 #: The label-mask options a reading decides (``mlm`` keys are separate, see MLM_KEYS).
 READING_KEYS = (
@@ -220,11 +220,7 @@ DEFAULT_READING = "default"
 
 def get_reading(name: str) -> Reading:
     """The reading called ``name``; an unknown name lists the known ones."""
-    try:
-        return READINGS[name]
-    except KeyError:
-        hint = did_you_mean(name, READINGS)
-        raise ValueError(f"unknown reading {name!r}.{hint} Known: {', '.join(READINGS)}") from None
+    return lookup(READINGS, name, "reading")
 
 
 def decision_table() -> str:
