@@ -102,6 +102,7 @@ class TransformerMTC:
         encoder = backbone.encoder
         old_rows = encoder.get_input_embeddings().num_embeddings
         if opt.template is not None:
+            std = getattr(encoder.config, "initializer_range", 0.02)  # new rows, as BERT's
             self.tokens = add_label_tokens(self.tokenizer, len(label_names), opt.template)
             encoder.resize_token_embeddings(max(len(self.tokenizer), old_rows), mean_resizing=False)
             init_label_embeddings(
@@ -111,14 +112,14 @@ class TransformerMTC:
                 self.label_names,
                 opt.new_token_init,
                 old_vocab=min(old_rows, self._base_vocab),
-                std=getattr(encoder.config, "initializer_range", 0.02),
+                std=std,
                 generator=torch.Generator().manual_seed(seed),
             )
             if opt.token_types == "per_label":
                 grown = grow_token_types(
                     encoder,
                     len(label_names),
-                    std=getattr(encoder.config, "initializer_range", 0.02),
+                    std=std,
                     generator=torch.Generator().manual_seed(seed + 2),
                 )
                 self._info["token_types"] = (
