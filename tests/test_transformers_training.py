@@ -190,3 +190,32 @@ def test_compute_precision_auto_takes_bf16_on_cuda_and_on_a_bf16_cpu(monkeypatch
         assert precision_note(cuda, "auto") is None
     with pytest.raises(ValueError, match="precision"):
         compute_precision(cpu, "fp16")
+
+
+def test_set_seed_does_not_fill_new_memory_and_results_do_not_depend_on_it(dataset, monkeypatch):
+    """set_seed keeps torch's deterministic kernels but not its NaN filling of every new
+    tensor (the largest cost of a CPU step, tools/step_breakdown.py); a fit with the
+    filling switched back on gives the same scores, bit for bit."""
+    import torch.utils.deterministic as deterministic
+
+    from lmmtc import seeding
+    from lmmtc.transformers import methods as transformer_methods
+
+    seeding.set_seed(0)
+    assert deterministic.fill_uninitialized_memory is False
+    assert torch.are_deterministic_algorithms_enabled()
+
+    params = {**QUICK, "max_steps": 12, "epochs": 1}
+    scores = {}
+    for fill in (False, True):
+
+        def set_seed(seed: int, fill: bool = fill) -> None:
+            seeding.set_seed(seed)
+            deterministic.fill_uninitialized_memory = fill
+
+        monkeypatch.setattr(transformer_methods, "set_seed", set_seed)
+        method = get_method("lm").cls(**params)
+        method.fit(dataset.train, dataset.dev, seed=3)
+        scores[fill] = method.predict_scores(dataset.test.texts)
+    deterministic.fill_uninitialized_memory = False
+    np.testing.assert_array_equal(scores[False], scores[True])
