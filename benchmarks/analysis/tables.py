@@ -588,7 +588,7 @@ def references_table(experiment: Experiment, index: RunIndex) -> Table:
             table.rows.append([*display, stamp])
             table.numbers.append({**numbers, "data": stamp})
     table.notes += [
-        f"{r.label}: {r.source} (benchmarks/suite/reference/{r.file})"
+        f"{r.label}: {r.source}; transcribed in benchmarks/suite/reference/{r.file}"
         for r in references
         if r.source
     ]
