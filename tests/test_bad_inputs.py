@@ -244,8 +244,8 @@ BAD_INPUTS = [
     (
         "--all with a data set no experiment uses",
         ["--all", "--dataset", "synthetic-small"],
-        "--dataset synthetic-small: not in the selected experiments (table1, table2, table3, "
-        "table4, figure1, figure3, figure4, figure5, ablation), which use gaic, aapd,",
+        "--dataset synthetic-small: not in the selected experiments (table1, table2, gaic_authors, "
+        "table3, table4, figure1, figure3, figure4, figure5, ablation), which use gaic, aapd,",
         2,
     ),
     (

@@ -46,9 +46,10 @@ def test_every_experiment_plans_cells_that_resolve(name):
         build_method(spec, resolve(spec.name, cell.dataset, "smoke", variant_params=params).params)
     for metric in experiment.metrics:
         assert metric in METRICS
-    if experiment.reference is not None:
-        frame = experiment.reference.frame()
-        assert set(frame["dataset"]) <= set(experiment.datasets), name
+    for reference in (experiment.reference, *experiment.other_references):
+        if reference is not None:
+            frame = reference.frame()
+            assert set(frame["dataset"]) <= set(experiment.datasets), (name, reference.file)
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))

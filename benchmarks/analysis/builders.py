@@ -25,6 +25,7 @@ TABLE_BUILDERS: dict[str, TableBuilder] = {
     "comparison": tables.comparison_table,
     "variants": tables.variant_table,
     "readings": tables.readings_table,
+    "references": tables.references_table,
 }
 FIGURE_BUILDERS: dict[str, FigureBuilder] = {
     "figure1": figures.figure1,

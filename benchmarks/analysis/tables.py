@@ -20,6 +20,7 @@ threshold policy (:mod:`benchmarks.store.thresholds`).
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -509,6 +510,88 @@ def comparison_table(experiment: Experiment, index: RunIndex) -> Table:
         table.rows.append([*display, stamp])
         numbers["data"] = stamp
         table.numbers.append(numbers)
+    if tested:
+        table.notes.append(significance_note(experiment, _tests(significance)))
+    table.notes += experiment.notes
+    return table
+
+
+def _slug(label: str) -> str:
+    """A reference's label as a CSV column prefix (``authors' code`` -> ``authors_code``)."""
+    return re.sub(r"\W+", "_", label).strip("_")
+
+
+def references_table(experiment: Experiment, index: RunIndex) -> Table:
+    """Our values beside every published source of the same rows, one row per (data set,
+    method, metric): the paper's value and each other reference's (the authors' code's),
+    ours (mean ± std, n seeds), ours − each of them (**bold** where it stands out), and,
+    when the experiment tests against a row, ours − that row of ours on the same test
+    documents with its paired interval (Holm over the table). A row without run files
+    shows ``missing``; a row only a reference has is stamped ``paper only``."""
+    metrics = table_metrics(experiment.metrics)
+    references = [r for r in (experiment.reference, *experiment.other_references) if r]
+    tested = bool(experiment.against)
+    columns = ["data set", "method", "metric", *(r.label for r in references), "ours"]
+    columns += [f"ours − {r.label}" for r in references] + (["vs ref"] if tested else [])
+    table = Table(experiment.name, experiment.title, [*columns, "data"])
+    ours = [(m, v.name) for m in experiment.methods for v in experiment.variants]
+    rows: list[Row] = []
+    for dataset in experiment.datasets:
+        published = [row for r in references for row in r.rows(dataset)]
+        rows += [(dataset, m, v) for m, v in dict.fromkeys([*published, *ours])]
+    significance = significance_cells(experiment, index, rows, metrics) if tested else {}
+    for row in rows:
+        dataset, method, variant = row
+        no_values = index.why_no_values(dataset, method, variant)
+        if (method, variant) in ours:
+            stamp = index.stamp(dataset, method, variant, experiment.variant_params(variant))
+        else:
+            stamp = PAPER_ONLY
+        for metric in metrics:
+            ours_value = index.value(dataset, method, metric, variant)
+            numbers: dict[str, Any] = {
+                "dataset": dataset,
+                "method": method,
+                "variant": variant,
+                "metric": metric,
+                "ours": ours_value.mean if ours_value else None,
+                "std": ours_value.std if ours_value else None,
+                "seeds": ours_value.seeds if ours_value else 0,
+            }
+            published_cells, diff_cells = [], []
+            for reference in references:
+                value = reference.value(dataset, method, variant, metric)
+                no_value = "-" if value.has_row else f"no {reference.label} value"
+                cells, nums = compare_cells(
+                    metric, value.value, ours_value, no_paper=no_value, missing=MISSING
+                )
+                published_cells.append(cells[0])
+                diff_cells.append(cells[2])
+                slug = _slug(reference.label)
+                numbers[slug] = nums[f"{metric}_paper"]
+                numbers[f"ours_minus_{slug}"] = nums.get(f"{metric}_diff")
+                entry = f"{dataset} {method} ({reference.label}): {value.note}"
+                if value.note and entry not in table.notes:
+                    table.notes.append(entry)
+            if ours_value is None:
+                ours_cell = no_values or MISSING
+            elif ours_value.seeds == 1:
+                ours_cell = ours_text(metric, ours_value)
+            else:
+                ours_cell = f"{ours_text(metric, ours_value)} (n={ours_value.seeds})"
+            display = [dataset, method + (f"+{variant}" if variant else "")]
+            display += [METRICS[metric].label, *published_cells, ours_cell, *diff_cells]
+            if tested:
+                text, nums = significance.get((row, metric), ("-", {}))
+                display.append(text)
+                numbers.update({k.removeprefix(f"{metric}_"): v for k, v in nums.items()})
+            table.rows.append([*display, stamp])
+            table.numbers.append({**numbers, "data": stamp})
+    table.notes += [
+        f"{r.label}: {r.source}; transcribed in benchmarks/suite/reference/{r.file}"
+        for r in references
+        if r.source
+    ]
     if tested:
         table.notes.append(significance_note(experiment, _tests(significance)))
     table.notes += experiment.notes
