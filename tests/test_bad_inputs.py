@@ -5,10 +5,12 @@ overwritten."""
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -574,10 +576,10 @@ class Slow:
 
 
 def _cli(tmp_path: Path, module: str, argv: list[str]) -> subprocess.CompletedProcess:
-    """``python -m module argv`` in a fresh process, as a user types it."""
+    """``python -m module argv`` in a fresh process, as a user types it (about 4 s of
+    imports each: the cases where the process boundary matters)."""
     env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{tmp_path}"}
     env["LMMTC_TEST_MARK"] = str(tmp_path / "fit-started")
-    import sys
 
     return subprocess.run(
         [sys.executable, "-m", module, *argv],
@@ -587,6 +589,40 @@ def _cli(tmp_path: Path, module: str, argv: list[str]) -> subprocess.CompletedPr
         text=True,
         timeout=300,
     )
+
+
+def _in_process(module: str, argv: list[str], capfd) -> tuple[int, str]:
+    """``module.main(argv)`` in this process, ended as ``python -m module`` ends it
+    (``sys.exit(main())``): the exit status and everything written to stdout and stderr."""
+    command = importlib.import_module(module)
+    try:
+        code = command.main(argv)
+    except SystemExit as stop:  # argparse, or sys.exit inside
+        code = stop.code
+    captured = capfd.readouterr()
+    output = captured.out + captured.err
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): printed, status 1
+        output, code = f"{output}{code}\n", 1
+    return code, output
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """``tmp_path`` as a fresh process of :func:`_cli` sees it: the working folder, first
+    on the import path, and no module of an earlier test's ``pkg22`` left imported."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LMMTC_TEST_MARK", str(tmp_path / "fit-started"))
+
+    def forget() -> None:
+        for name in [n for n in sys.modules if n == "pkg22" or n.startswith("pkg22.")]:
+            del sys.modules[name]
+
+    forget()
+    yield tmp_path
+    forget()
 
 
 def _ran(tmp_path: Path, argv: list[str]) -> None:
@@ -688,8 +724,6 @@ def _setup_stale_tmp(tmp_path: Path) -> None:
 
 
 def _dead_pid() -> int:
-    import sys
-
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           check=True, capture_output=True, text=True)  # fmt: skip
     return int(done.stdout)
@@ -966,20 +1000,10 @@ ROUND_TWO = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("setup", "module", "argv", "fragment", "code"),
-    [case[1:] for case in ROUND_TWO],
-    ids=[case[0] for case in ROUND_TWO],
-)
-def test_round_two_through_the_command_line(tmp_path, setup, module, argv, fragment, code):
-    """Issue 22: each class of bad input, in a fresh process: its one line, its exit
-    status, no traceback, and no run file lost."""
-    setup(tmp_path)
-    before = {p: p.read_bytes() for p in (tmp_path / "results").rglob("seed*.json")}
-    done = _cli(tmp_path, module, argv)
-    output = done.stdout + done.stderr
+def _check_round_two(tmp_path, setup, argv, fragment, code, got, output, before) -> None:
+    """The case's line and exit status, no traceback, no run file lost, nothing left over."""
     assert fragment in output, output
-    assert done.returncode == code, output
+    assert got == code, output
     assert "Traceback" not in output
     line = next(line for line in output.splitlines() if fragment in line)
     assert len(line) < 1200, line  # one line, not a dump
@@ -993,9 +1017,48 @@ def test_round_two_through_the_command_line(tmp_path, setup, module, argv, fragm
         assert "stale" not in (tables / "table2_dev-global.md").read_text()
 
 
+@pytest.mark.parametrize(
+    ("setup", "module", "argv", "fragment", "code"),
+    [case[1:] for case in ROUND_TWO],
+    ids=[case[0] for case in ROUND_TWO],
+)
+def test_round_two_through_the_command_line(in_tmp, capfd, setup, module, argv, fragment, code):
+    """Issue 22: each class of bad input through its command's ``main`` (what
+    ``python -m`` runs, in this process to spare the imports): its one line, its exit
+    status, no traceback, and no run file lost."""
+    setup(in_tmp)
+    before = {p: p.read_bytes() for p in (in_tmp / "results").rglob("seed*.json")}
+    capfd.readouterr()  # the setup's own runs
+    got, output = _in_process(module, argv, capfd)
+    _check_round_two(in_tmp, setup, argv, fragment, code, got, output, before)
+
+
+#: The cases also run as ``python -m``, one per command whose exit status they check
+#: there: a method module with a SyntaxError imported by a fresh interpreter (exit 2),
+#: the report's warnings on a fresh stderr (exit 0), compare's refusal (exit 1).
+IN_A_FRESH_PROCESS = ("9 SyntaxError in a method module", "3 NaN metric", "4 missing seeds")
+
+
+@pytest.mark.parametrize(
+    ("setup", "module", "argv", "fragment", "code"),
+    [case[1:] for case in ROUND_TWO if case[0] in IN_A_FRESH_PROCESS],
+    ids=[case[0] for case in ROUND_TWO if case[0] in IN_A_FRESH_PROCESS],
+)
+def test_round_two_in_a_fresh_process(tmp_path, setup, module, argv, fragment, code):
+    """The same checks with ``python -m module`` as a user types it."""
+    setup(tmp_path)
+    before = {p: p.read_bytes() for p in (tmp_path / "results").rglob("seed*.json")}
+    done = _cli(tmp_path, module, argv)
+    output = done.stdout + done.stderr
+    _check_round_two(tmp_path, setup, argv, fragment, code, done.returncode, output, before)
+
+
+def test_every_fresh_process_case_is_a_round_two_case():
+    assert set(IN_A_FRESH_PROCESS) <= {case[0] for case in ROUND_TWO}
+
+
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     import signal
-    import sys
     import time
 
     _setup_methods(tmp_path)
@@ -1017,7 +1080,6 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
 
 
 def test_list_into_a_closed_pipe_is_quiet(tmp_path):
-    import sys
 
     command = f"{sys.executable} -m {RUN} --list | head -1"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
