@@ -27,7 +27,9 @@ def set_seed(seed: int, *, deterministic: bool = True) -> None:
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         # Deterministic mode also fills every new tensor with NaN (a debugging aid against
-        # reads of uninitialised memory, not part of determinism): measured with
-        # tools/step_breakdown.py it was the largest single cost of a CPU training step
-        # (aten::fill_ under empty_strided). Results are the same with it off.
+        # reads of uninitialised memory, not part of determinism; results are the same
+        # without it, tests/test_transformers_training.py). Useless work: under heavy load
+        # the profiler put a third of a CPU step in it (aten::fill_ under empty_strided);
+        # on the quiet machine steps with and without it differ within noise
+        # (results/sweeps/speed-cpu, run4).
         torch.utils.deterministic.fill_uninitialized_memory = False

@@ -194,7 +194,7 @@ def test_compute_precision_auto_takes_bf16_on_cuda_and_on_a_bf16_cpu(monkeypatch
 
 def test_set_seed_does_not_fill_new_memory_and_results_do_not_depend_on_it(dataset, monkeypatch):
     """set_seed keeps torch's deterministic kernels but not its NaN filling of every new
-    tensor (the largest cost of a CPU step, tools/step_breakdown.py); a fit with the
+    tensor (useless work, tools/step_breakdown.py); a fit with the
     filling switched back on gives the same scores, bit for bit."""
     import torch.utils.deterministic as deterministic
 
