@@ -575,10 +575,9 @@ def references_table(experiment: Experiment, index: RunIndex) -> Table:
                     table.notes.append(entry)
             if ours_value is None:
                 ours_cell = no_values or MISSING
-            elif ours_value.seeds == 1:
-                ours_cell = ours_text(metric, ours_value)
-            else:
-                ours_cell = f"{ours_text(metric, ours_value)} (n={ours_value.seeds})"
+            else:  # ours_text says n=1 itself; a spread gets its seed count here
+                seeds = ours_value.seeds
+                ours_cell = ours_text(metric, ours_value) + (f" (n={seeds})" if seeds > 1 else "")
             display = [dataset, method + (f"+{variant}" if variant else "")]
             display += [METRICS[metric].label, *published_cells, ours_cell, *diff_cells]
             if tested:
