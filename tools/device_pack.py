@@ -12,7 +12,7 @@ default, ignored by git; the weights never enter the repository):
   into fp32 master weights (``lmmtc/transformers/backbone.py``) and run files still say
   ``backbone: minilm``.
 - ``data.tar.xz``: the converted data sets the gpu profile's priority list names
-  (GoEmotions and Reuters: 16 MB of JSONL, about 4 MB packed), converted here from
+  (GoEmotions, GAIC and Reuters: 22 MB of JSONL, 4.4 MiB packed), converted here from
   ``--raw-dir`` first where needed. The window unpacks it; the files' sha256 are those
   of the converted folders, so the run files match the ones made here.
 

@@ -7,7 +7,7 @@
 #
 # Before the window, here: `python -m tools.device_pack --raw-dir ../shared/data/raw`
 # writes .devcarry/ (git-ignored): all-MiniLM-L6-v2 in fp16 packed as byte planes and the
-# converted GoEmotions and Reuters, about 42 MiB (step 3 unpacks the weights, 1-2 s); it
+# converted GoEmotions, GAIC and Reuters, 42 MiB (step 3 unpacks the weights, 1-2 s); it
 # refuses to pass 60 MiB with the tree. The device tool's call:
 #   run(command="bash tools/device_window.sh", carry=[".devcarry"], timeout_s=600)
 # Afterwards, here: `tar -xzf <files_at>/runs.tar.gz -C results/` and rebuild the report.
