@@ -1,15 +1,17 @@
 """tools/device_window.sh rehearsed on the CPU (issue 15), so that a GPU window is
 never spent debugging it: the same script, DEVICE=cpu, a tiny random backbone, a
 60-second budget for the runner, and the carried folder made by
-``tools.device_pack`` (MiniLM in fp16, here for the tokenizer; synthetic stand-ins
-under the names GoEmotions and Reuters). It must write the speed JSON and the run files
-into the output folder, run the cells in priority order and stop at the budget with the
-rest listed for the next window (exit 75)."""
+``tools.device_pack`` (MiniLM in fp16 as byte planes, here for the tokenizer; synthetic
+stand-ins under the names GoEmotions and Reuters). It must write the speed JSON and the
+run files into the output folder, run the cells in priority order and stop at the budget
+with the rest listed for the next window (exit 75). The packing itself:
+tests/test_device_pack.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,6 +86,11 @@ def test_rehearsal_stops_at_the_budget_with_cells_left(rehearsal):
     ]
     window = (out / "window.txt").read_text()
     assert "CUDA available: False; card: none" in window
+    assert re.search(
+        r"\] all-MiniLM-L6-v2 unpacked to /.+/lmmtc-window\.\w+/minilm "
+        r"\(43\.3 MiB of fp16 weights, sha256 checked\) in \d+\.\d s\n",
+        window,
+    ), window
     assert "preflight ok: 20 steps of bert (tiny-random, cpu, T = 64)" in window
     assert "runner 1: --profile gpu --priority --budget 60 " in window
     assert "runner 1: exit 75" in window
@@ -129,91 +136,11 @@ def test_rehearsal_packs_whole_run_files_in_priority_order(rehearsal, tmp_path):
     assert "runs/gpu/goemotions/bert/seed1.json" in names  # the first of the priority list
     for record in records:
         assert record.config.params["backbone"] == "tiny-random"
-        assert record.method_info["backbone_path"].endswith("carry/minilm)")
+        # the tokenizer of the carried MiniLM, unpacked from its byte planes into the
+        # window's scratch folder (step 3), not the carried folder itself
+        path = record.method_info["backbone_path"]
+        assert re.fullmatch(r"tiny-random \(tokenizer /.+/lmmtc-window\.\w+/minilm\)", path)
     assert not [n for n in names if n.endswith(".tmp")]
-
-
-def test_fp16_copy_loads_as_minilm_with_fp32_weights(tmp_path, monkeypatch):
-    """device_pack's fp16 folder, named by LMMTC_MINILM_DIR, is what backbone 'minilm'
-    loads: the same weights rounded to fp16, held in fp32."""
-    import torch
-    from safetensors.torch import load_file
-
-    from lmmtc.transformers.backbone import (
-        MINILM_DIR_ENV,
-        BackboneError,
-        load_backbone,
-        minilm_path,
-        tiny_random_backbone,
-    )
-
-    source = tmp_path / "model"
-    tiny = tiny_random_backbone()
-    tiny.encoder.save_pretrained(source)
-    tiny.tokenizer.save_pretrained(source)
-    target = device_pack.write_fp16_model(source, tmp_path / "carry" / "minilm")
-    assert {t.dtype for t in load_file(str(target / "model.safetensors")).values()} == {
-        torch.float16
-    }
-    assert (target / "config.json").exists() and (target / "tokenizer.json").exists()
-    monkeypatch.setenv(MINILM_DIR_ENV, str(target))
-    assert minilm_path() == str(target)
-    loaded = load_backbone("minilm")
-    assert loaded.path == str(target)
-    for (name, want), got in zip(
-        tiny.encoder.state_dict().items(), loaded.encoder.state_dict().values()
-    ):
-        assert got.dtype == torch.float32, name
-        assert torch.equal(got, want.half().float()), name
-    monkeypatch.setenv(MINILM_DIR_ENV, str(tmp_path / "nothing"))
-    with pytest.raises(BackboneError, match=r"LMMTC_MINILM_DIR=.*nothing: no config.json there"):
-        minilm_path()
-
-
-def _tiny_model(folder: Path) -> Path:
-    from lmmtc.transformers.backbone import tiny_random_backbone
-
-    tiny = tiny_random_backbone()
-    tiny.encoder.save_pretrained(folder)
-    tiny.tokenizer.save_pretrained(folder)
-    return folder
-
-
-def test_fp16_size_is_estimated_from_the_safetensors_header(tmp_path):
-    source = _tiny_model(tmp_path / "model")
-    written = device_pack.folder_bytes(device_pack.write_fp16_model(source, tmp_path / "fp16"))
-    estimate = device_pack.fp16_bytes(source)
-    assert abs(estimate - written) < 0.01 * written, (estimate, written)
-    assert estimate < 0.6 * device_pack.folder_bytes(source / "model.safetensors") + 2**20
-
-
-def test_pack_refuses_an_oversized_carry_before_writing_it(tmp_path, monkeypatch, capsys):
-    """The tree plus what would be carried past 60 MiB: exit 1, the sum spelled out, and
-    nothing written (the weights' size is estimated before they are written)."""
-    from lmmtc.transformers.backbone import MINILM_DIR_ENV
-
-    source = _tiny_model(tmp_path / "model")
-    monkeypatch.setenv(MINILM_DIR_ENV, str(source))
-    estimate = device_pack.fp16_bytes(source)
-    tree = int(60 * 2**20) - estimate + 1  # one byte over with the weights
-    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: tree)
-    out = tmp_path / "carry"
-    capsys.readouterr()  # the model writer's progress bar
-    assert device_pack.main(["--out", str(out), "--datasets"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith(
-        f"error: the working tree {tree / 2**20:.1f} MiB + MiniLM in fp16 (estimated) "
-        f"{estimate / 2**20:.1f} MiB = 60.0 MiB > 60 MiB (the device tool carries 64 at most)"
-    ), err
-    assert not out.exists()
-    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: 61 * 2**20)
-    argv = ["--out", str(out), "--no-minilm", "--datasets", "no-such-set"]
-    assert device_pack.main(argv) == 1  # the tree alone: before any data set is looked at
-    assert "error: the working tree 61.0 MiB = 61.0 MiB > 60 MiB" in capsys.readouterr().err
-    monkeypatch.setattr(device_pack, "tree_bytes", lambda root=None: 2**20)
-    assert device_pack.main(["--out", str(out), "--datasets"]) == 0  # fits: written
-    assert (out / "minilm" / "model.safetensors").is_file()
-    assert "(at most 60; the device tool's limit 64)" in capsys.readouterr().out
 
 
 def test_a_failed_preflight_stops_the_window_before_any_cell(tmp_path):
