@@ -38,6 +38,8 @@
 #   DATA_DIR=        converted data when nothing is carried (default: the runner's)
 #   PYTHON=python3   the interpreter with the device's own torch (nothing is pip-installed)
 #   KEEP_WORK=0      1: keep the scratch folder (data, full results) and print where
+#   DONE_RUNS=results/runs/gpu   the run files of cells already done (skipped, and their
+#                    timings estimate the rest); empty: none (the CPU rehearsal's tests)
 #
 # OUT_DIR gets flat files only:
 #   window.txt   the card, torch, the preflight's line, each step's time and exit status,
@@ -77,6 +79,7 @@ for arg in "$@"; do
 done
 BACKBONE=${BACKBONE:-minilm}
 CARRY=${CARRY:-.devcarry}
+DONE_RUNS=${DONE_RUNS-results/runs/gpu}
 PYTHON=${PYTHON:-python3}
 case "$CARRY" in /*) ;; *) CARRY="$REPO/$CARRY" ;; esac
 
@@ -170,8 +173,8 @@ fi
 # their timings give the estimates; the window's new files are those newer than MARK.
 RESULTS="$WORK/results"
 mkdir -p "$RESULTS/runs"
-if [ -d results/runs/gpu ]; then
-    cp -rp results/runs/gpu "$RESULTS/runs/"
+if [ -n "$DONE_RUNS" ] && [ -d "$DONE_RUNS" ]; then
+    cp -rp "$DONE_RUNS" "$RESULTS/runs/gpu"
 fi
 touch "$WORK/MARK"
 
