@@ -24,6 +24,7 @@ def launch_options(argv):
 pytest.importorskip("submitit")
 
 
+@pytest.mark.slow  # local jobs in subprocesses: the README's test command leaves it out, CI runs it
 def test_local_jobs_write_run_files_and_the_report_shows_them(tmp_path, dirs, capsys):
     argv = ["--dataset", "synthetic-small", "--method", "random", "--seeds", "1", "2", *dirs]
     assert main([*argv, "--launcher", "local", "--array-parallelism", "2"]) == 0

@@ -155,6 +155,7 @@ class Slow:
 """
 
 
+@pytest.mark.slow  # two runner processes: the README's test command leaves it out, CI runs it
 def test_two_runners_on_one_results_folder_run_each_cell_once(tmp_path):
     (tmp_path / "slowpkg").mkdir()
     (tmp_path / "slowpkg" / "__init__.py").write_text("")

@@ -12,6 +12,10 @@ from benchmarks.run import main
 from benchmarks.store.records import Cell
 from benchmarks.suite.experiments import EXPERIMENTS
 
+#: end to end (every GoEmotions cell of the smoke profile): the README's test command
+#: leaves it out, CI runs it
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def smoke_all(tmp_path_factory):

@@ -86,6 +86,7 @@ def _run_files(root) -> list:
     return sorted(p for p in (root / "results").rglob("*.json") if p.name != "data.json")
 
 
+@pytest.mark.slow  # two processes under accelerate launch: the README's test command leaves it out, CI runs it
 def test_accelerate_launch_two_processes_one_run_file(tmp_path):
     env = {
         **os.environ,

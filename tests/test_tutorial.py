@@ -101,6 +101,7 @@ def test_markers_are_understood():
     assert all(reason.split(": ", 1)[1] for reason in skipped)  # every skip says why
 
 
+@pytest.mark.slow  # docs/tutorial.md end to end: the README's test command leaves it out, CI runs it
 def test_tutorial_runs_as_written(tmp_path):
     code, skipped = script(TUTORIAL.read_text(encoding="utf-8"))
     venv_bin = Path(sys.executable).parent

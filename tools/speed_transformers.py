@@ -816,10 +816,12 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(memory_worker(args.memory_worker, setup)))
         return
     names = args.configs.split(",")
-    peaks = matmul_peaks(args.device) if not args.no_timing else {}
+    side, reps = (1024, 2) if args.quick else (2048, 5)  # --quick: a rough peak, 1/20 the work
+    peaks = matmul_peaks(args.device, side, reps) if not args.no_timing else {}
     if peaks:
         print(
-            f"matmul peak of this machine (2048^3, best of 5): fp32 {1000 * peaks['fp32']:.0f}, "
+            f"matmul peak of this machine ({side}^3, best of {reps}): "
+            f"fp32 {1000 * peaks['fp32']:.0f}, "
             f"bf16 {1000 * peaks['bf16']:.0f} GFLOP/s",
             flush=True,
         )
