@@ -92,6 +92,24 @@ def test_each_job_plans_exactly_its_cells(tmp_path, dirs):
     assert variants == {"", "same"}
 
 
+@pytest.mark.parametrize("figures", [["5"], ["3", "5"]])
+def test_a_job_plans_the_default_cell_of_an_alias(tmp_path, dirs, figures):
+    """Figure 5's lambda0.05 is the default lm_mlm cell (tests/test_aliases.py): its job
+    asks for it by the alias's variant when no selected experiment declares ``default``
+    (Figure 5 alone), and keeps the attention maps Figure 3 asks of it."""
+    argv = ["--figure", *figures, "--dataset", "goemotions", "--seeds", "1", *dirs]
+    options = launch_options(argv)
+    profile = get_profile("smoke")
+    planned = {item.cell: item for item in plan_cells(options, profile)}
+    base = Cell("smoke", "goemotions", "lm_mlm", "", 1)
+    assert planned[base].aliases == (Cell("smoke", "goemotions", "lm_mlm", "lambda0.05", 1),)
+    for job in plan_jobs(list(planned.values()), options, {}):
+        job_plan = plan_cells(RunOptions.from_json(job.spec), profile)
+        assert [item.cell for item in job_plan] == list(job.cells)
+        assert [item.saves for item in job_plan] == [planned[c].saves for c in job.cells]
+    assert planned[base].saves == (("attention",) if "3" in figures else ())
+
+
 def test_slurm_options_reach_the_sbatch_script(tmp_path, dirs, monkeypatch):
     fake = tmp_path / "bin"
     fake.mkdir()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks.analysis.tables import RunIndex
+from benchmarks.analysis.tables import SAME_AS_DEFAULT, RunIndex
 from benchmarks.store.scores import artefact_path
 from lmmtc.stats import top_correlated_labels
 
@@ -162,14 +162,18 @@ def figure5(experiment: Experiment, index: RunIndex, out_dir: Path) -> dict[str,
     """Micro-F1 of the experiment's method (LM+MLM) for each lambda variant (mean over
     seeds, std as error bars)."""
     plt = _pyplot()
-    lambdas = [variant.params["mlm_lambda"] for variant in experiment.variants]
+    method = experiment.methods[0]
+    ticks = [f"{variant.params['mlm_lambda']:g}" for variant in experiment.variants]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     plotted = False
     for dataset in experiment.datasets:
-        points = [
-            (i, index.value(dataset, experiment.methods[0], "micro_f1", variant.name))
-            for i, variant in enumerate(experiment.variants)
-        ]
+        points = []
+        for i, variant in enumerate(experiment.variants):
+            # a variant that is the default cell (lambda 0.05) shows that cell's runs
+            if index.same_as_default(dataset, method, variant.name, variant.params):
+                ticks[i] = f"{variant.params['mlm_lambda']:g}\n{SAME_AS_DEFAULT}"
+            shown = index.shown_variant(dataset, method, variant.name, variant.params)
+            points.append((i, index.value(dataset, method, "micro_f1", shown)))
         points = [(i, v) for i, v in points if v is not None]
         if not points:
             continue
@@ -185,7 +189,7 @@ def figure5(experiment: Experiment, index: RunIndex, out_dir: Path) -> dict[str,
     if not plotted:
         plt.close(fig)
         return {}
-    ax.set_xticks(range(len(lambdas)), [f"{lam:g}" for lam in lambdas])
+    ax.set_xticks(range(len(ticks)), ticks)
     ax.set_xlabel("lambda (MLM loss weight)")
     ax.set_ylabel("micro-F1 (%)")
     ax.legend()

@@ -20,6 +20,7 @@ threshold policy (:mod:`benchmarks.store.thresholds`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -50,7 +51,7 @@ from benchmarks.store.records import (
 from benchmarks.store.scores import ScoresError, StoredScores, read_scores
 from benchmarks.store.summary import group_runs, mean_std
 from benchmarks.store.thresholds import DEFAULT_POLICY, DEV_IN_FIT, dev_in_fit
-from benchmarks.suite.config import changes, resolve
+from benchmarks.suite.config import changes, resolve, same_as_default
 from benchmarks.suite.profiles import get_profile
 from benchmarks.suite.reference import PaperValue, Reference
 from lmmtc.metrics import BUILTIN_METRICS, METRICS, PAPER_METRICS, auc_skipped_labels, evaluate
@@ -65,6 +66,8 @@ NO_PAPER_VALUE = "no paper value"
 #: the experiment declares now (an edited YAML, a changed default, a --set).
 OTHER_CONFIG = "other config"
 NO_SCORES = "no scores"
+#: Follows the variant of a row whose cell is its method's default cell (same config).
+SAME_AS_DEFAULT = "= default"
 REF = "ref"  # the significance cell of the reference row itself
 MARK = "†"  # Holm-corrected p < ALPHA
 
@@ -125,6 +128,7 @@ class RunIndex:
         self._scores: dict[Path, StoredScores | ScoresError] = {}
         self._paired: dict[tuple, Comparison | NotPaired] = {}
         self._no_values: dict[Path | None, str] = {}  # run file -> why it has no values
+        self._same: dict[str, bool] = {}  # (data set, method, variant, params) -> verdict
         records: Iterable[RunRecord] = iter_records(results_dir, profile)
         if rescore or thresholds != DEFAULT_POLICY:
             records = [self._rescored(record) for record in records]
@@ -208,6 +212,38 @@ class RunIndex:
         if isinstance(result, NotPaired):
             raise result
         return result
+
+    def same_as_default(
+        self, dataset: str, method: str, variant: str, variant_params: dict[str, Any]
+    ) -> bool:
+        """Whether ``variant``'s cell is the method's default cell under this profile
+        (:func:`benchmarks.suite.config.same_as_default`): the runner does not run it
+        twice, so its row shows the default cell's runs (:meth:`shown_variant`)."""
+        if not variant:
+            return False
+        key = json.dumps([dataset, method, variant, variant_params], sort_keys=True, default=str)
+        if key not in self._same:
+            try:
+                subset = get_profile(self.profile).subset
+            except (ValueError, KeyError):  # a profile the suite does not declare: no verdict
+                self._same[key] = False
+            else:
+                self._same[key] = same_as_default(
+                    method, dataset, self.profile, variant_params, profile_subset=subset
+                )
+        return self._same[key]
+
+    def shown_variant(
+        self, dataset: str, method: str, variant: str, variant_params: dict[str, Any]
+    ) -> str:
+        """The variant whose runs ``variant``'s row shows: the default cell's ("") for a
+        variant that is that cell (:meth:`same_as_default`), unless only the variant has
+        runs (run files made before the runner stopped running it); else ``variant``."""
+        if self.same_as_default(dataset, method, variant, variant_params) and (
+            self.runs(dataset, method) or not self.runs(dataset, method, variant)
+        ):
+            return ""
+        return variant
 
     def runs(self, dataset: str, method: str, variant: str = "") -> list[RunRecord]:
         key = (self.profile, dataset, Cell(self.profile, dataset, method, variant).method_dir)
@@ -688,9 +724,14 @@ def variant_table(experiment: Experiment, index: RunIndex) -> Table:
         for variant in experiment.variants
     ]
     significance = significance_cells(experiment, index, rows, metrics) if tested else {}
+    aliases = []
     for dataset, method, variant in rows:
-        values = [index.value(dataset, method, m, variant) for m in metrics]
+        params = experiment.variant_params(variant)
+        alias = index.same_as_default(dataset, method, variant, params)
+        shown = index.shown_variant(dataset, method, variant, params)
+        values = [index.value(dataset, method, m, shown) for m in metrics]
         cells, numbers = [], {"dataset": dataset, "method": method, "variant": variant}
+        numbers["same_as"] = method if alias else ""
         for metric, value in zip(metrics, values):
             cells.append(ours_text(metric, value) if value else MISSING)
             numbers[metric] = value.mean if value else None
@@ -698,11 +739,21 @@ def variant_table(experiment: Experiment, index: RunIndex) -> Table:
                 text, nums = significance.get(((dataset, method, variant), metric), ("-", {}))
                 cells.append(text)
                 numbers.update(nums)
-        stamp = index.stamp(dataset, method, variant, experiment.variant_params(variant))
-        table.rows.append([dataset, method, variant or "default", *cells, stamp])
+        stamp = index.stamp(dataset, method, shown, params if shown else {})
+        label = variant or "default"
+        if alias:
+            label += f" {SAME_AS_DEFAULT}"
+            aliases.append(f"{variant}: the default {method} cell")
+        table.rows.append([dataset, method, label, *cells, stamp])
         table.numbers.append({**numbers, "data": stamp})
     if tested:
         table.notes.append(significance_note(experiment, _tests(significance)))
+    if aliases:
+        table.notes.append(
+            f"{SAME_AS_DEFAULT}: the variant's config resolves to the method's default one, "
+            f"so the runner runs that cell once and the row shows its runs "
+            f"({'; '.join(dict.fromkeys(aliases))})"
+        )
     table.notes += experiment.notes
     return table
 

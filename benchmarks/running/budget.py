@@ -30,7 +30,14 @@ from pathlib import Path
 from benchmarks.running.estimate import capped_rows, epochs_of, table_seconds, train_rows
 from benchmarks.running.execute import DataCache, cells_to_run, run_planned
 from benchmarks.running.options import RunOptions
-from benchmarks.running.plan import PlanError, Planned, cell_reason, dataset_key, plan_cells
+from benchmarks.running.plan import (
+    PlanError,
+    Planned,
+    cell_reason,
+    dataset_key,
+    plan_cells,
+    print_aliases,
+)
 from benchmarks.store.records import Cell, RecordError, RunRecord, iter_records, read_record
 from benchmarks.suite.experiments import get_experiment
 from benchmarks.suite.profiles import Priority, Profile
@@ -93,8 +100,7 @@ def priority_plan(options: RunOptions, profile: Profile) -> list[Planned]:
             seeds=seeds,
         )
         for item in plan_cells(sub, profile):
-            first = planned.setdefault(item.cell, item)
-            first.saves = tuple(dict.fromkeys(first.saves + item.saves))
+            planned.setdefault(item.cell, item).merge(item)
     return list(planned.values())
 
 
@@ -310,15 +316,18 @@ def print_budget_dry_run(planned: Sequence[Planned], options: RunOptions, profil
         done = path.exists() and not options.overwrite
         if done and cell_reason(item, profile, options.overrides, path, None) is None:
             print(f"  {item.cell.label():<60} done")
+            print_aliases(item)
             continue
         rows = train_rows(item.cell.dataset, options.data_dir)
         try:
             estimate = estimate_cell(item, profile, options.overrides, rows, history)
         except Exception as err:  # noqa: BLE001 - reported, as the run would
             print(f"  {item.cell.label():<60} config does not resolve: {err}")
+            print_aliases(item)
             continue
         fits = used + estimate.seconds * MARGIN <= options.budget
         used += estimate.seconds if fits else 0.0
         state = "runs" if fits else "left"
         print(f"  {item.cell.label():<60} {state:<5} ~{estimate.seconds:.0f} s ({estimate.source})")
+        print_aliases(item)
     print(f"budget {options.budget:.0f} s: ~{used:.0f} s of cells fit (estimates)")

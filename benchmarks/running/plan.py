@@ -3,6 +3,11 @@
 A cell is done when its run file exists, was made from the same data files (same
 sha256) and with the same parameters and row caps; anything else is a reason to (re)run
 it, which :func:`stale_reason` spells out for the user.
+
+A variant cell whose config resolves to what its method's default cell computes (Figure
+5's ``lm_mlm+lambda0.05``: the default reading trains at lambda 0.05) is an *alias* of
+that cell (:func:`fold_aliases`): it is not planned, run or counted; the default cell is
+planned in its place and ``--dry-run`` lists it as ``same as`` that cell.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ class Planned:
     cell: Cell
     variant_params: dict[str, Any] = field(default_factory=dict)
     saves: tuple[str, ...] = ()  # extra outputs its experiments need (attention maps)
+    aliases: tuple[Cell, ...] = ()  # variant cells that compute this cell (not run)
+
+    def merge(self, other: Planned) -> None:
+        """Take on the saves and aliases of ``other``, a planning of the same cell."""
+        self.saves = tuple(dict.fromkeys(self.saves + other.saves))
+        self.aliases = tuple(dict.fromkeys(self.aliases + other.aliases))
 
     def resolve(
         self, profile: Profile, overrides: dict[str, Any] | None = None
@@ -84,10 +95,8 @@ def plan_cells(options: RunOptions, profile: Profile) -> list[Planned]:
                     continue
                 if options.variants and (cell.variant or "default") not in options.variants:
                     continue
-                entry = planned.setdefault(
-                    cell, Planned(cell, experiment.variant_params(cell.variant))
-                )
-                entry.saves = tuple(dict.fromkeys(entry.saves + experiment.saves))
+                item = Planned(cell, experiment.variant_params(cell.variant), experiment.saves)
+                planned.setdefault(cell, item).merge(item)
     else:
         if not options.datasets or not options.methods:
             raise PlanError(
@@ -99,7 +108,41 @@ def plan_cells(options: RunOptions, profile: Profile) -> list[Planned]:
                 for seed in seeds:
                     cell = Cell(profile.name, dataset_key(dataset), method, "", seed)
                     planned[cell] = Planned(cell)
-    return profile_families(list(planned.values()), profile, explicit=not experiments)
+    folded = fold_aliases(list(planned.values()), profile, options.overrides)
+    return profile_families(folded, profile, explicit=not experiments)
+
+
+def default_cell(item: Planned, profile: Profile, overrides: dict[str, Any]) -> Cell | None:
+    """The method's default cell (same profile, data set and seed) when ``item`` is a
+    variant cell that computes the same (:func:`benchmarks.suite.config.same_as_default`
+    on the resolved configs); else None."""
+    cell = item.cell
+    if not cell.variant or not config_mod.same_as_default(
+        cell.method,
+        cell.dataset,
+        profile.name,
+        item.variant_params,
+        profile_subset=profile.subset,
+        overrides=overrides,
+    ):
+        return None
+    return Cell(cell.profile, cell.dataset, cell.method, "", cell.seed)
+
+
+def fold_aliases(
+    planned: Sequence[Planned], profile: Profile, overrides: dict[str, Any]
+) -> list[Planned]:
+    """``planned`` with each alias (:func:`default_cell`) replaced by its default cell,
+    planned once at the first place of either, which lists it in ``aliases``."""
+    folded: dict[Cell, Planned] = {}
+    for item in planned:
+        base = default_cell(item, profile, overrides)
+        if base is None:
+            folded.setdefault(item.cell, item).merge(item)
+            continue
+        alias = Planned(base, saves=item.saves, aliases=(item.cell, *item.aliases))
+        folded.setdefault(base, Planned(base)).merge(alias)
+    return list(folded.values())
 
 
 def profile_families(planned: list[Planned], profile: Profile, explicit: bool) -> list[Planned]:
@@ -192,8 +235,19 @@ def print_dry_run(planned: Sequence[Planned], options: RunOptions, profile: Prof
             seconds = 0.0
         total += seconds
         rows.append((item.cell.label(), state, seconds, why))
-    for label, state, seconds, why in rows:
+    for item, (label, state, seconds, why) in zip(planned, rows):
         cost = f"~{seconds / 60:.1f} min" if seconds else ""
         print(f"  {label:<60} {state:<7} {cost:<10} {why}".rstrip())
+        print_aliases(item)
     to_run = sum(state != "done" for _, state, _, _ in rows)
-    print(f"{len(rows)} cells, {to_run} to run, estimated {total / 60:.1f} min on this device")
+    aliases = sum(len(item.aliases) for item in planned)
+    same = f" ({aliases} more the same as one of them, not run)" if aliases else ""
+    print(
+        f"{len(rows)} cells{same}, {to_run} to run, estimated {total / 60:.1f} min on this device"
+    )
+
+
+def print_aliases(item: Planned) -> None:
+    """--dry-run's line for each alias of ``item``: the cell that computes it."""
+    for alias in item.aliases:
+        print(f"  {alias.label():<60} same as {item.cell.label()}")

@@ -30,6 +30,7 @@ from benchmarks.running.options import (
 from benchmarks.running.plan import Planned, dataset_key, planned_datasets
 from benchmarks.store.records import Cell
 from benchmarks.store.summary import summary_table
+from benchmarks.suite.experiments import get_experiment
 from benchmarks.suite.profiles import get_profile
 
 LOCAL_MINUTES = 7 * 24 * 60  # submitit's local default is 2 minutes: no limit in practice
@@ -90,10 +91,18 @@ def make_executor(options: RunOptions) -> Any:
     return executor
 
 
-def cell_options(cell: Cell, options: RunOptions, paths: Mapping[str, str]) -> RunOptions:
+def cell_options(
+    cell: Cell, options: RunOptions, paths: Mapping[str, str], aliases: Sequence[Cell] = ()
+) -> RunOptions:
     """The options that plan exactly ``cell``: ``options`` narrowed to its data set (a
     folder by its absolute path), method, variant and seed, folders made absolute, run in
-    the job's own process (no launcher, no report, no listing, no budget)."""
+    the job's own process (no launcher, no report, no listing, no budget). A default cell
+    planned for its ``aliases`` (:func:`benchmarks.running.plan.fold_aliases`) is asked
+    for by their variants too, which the job's plan folds back into it (the selected
+    experiments may not declare ``default``: Figure 5 alone)."""
+    declared = {v.name for name in options.experiments for v in get_experiment(name).variants}
+    own = [cell.variant] if cell.variant in declared or not aliases else []
+    variants = [name or "default" for name in own + [a.variant for a in aliases]]
     dataset = paths.get(cell.dataset, cell.dataset)
     if Path(dataset).is_dir():
         dataset = str(Path(dataset).resolve())
@@ -104,7 +113,7 @@ def cell_options(cell: Cell, options: RunOptions, paths: Mapping[str, str]) -> R
         options,
         datasets=[dataset],
         methods=[cell.method],
-        variants=[cell.variant or "default"] if options.experiments else [],
+        variants=variants if options.experiments else [],
         seeds=[cell.seed],
         profile=cell.profile,
         data_dir=Path(options.data_dir).resolve(),
@@ -127,7 +136,7 @@ def plan_jobs(
     writing the same run file."""
     groups: dict[str, list[Cell]] = {}
     for item in planned:
-        spec = cell_options(item.cell, options, paths).to_json()
+        spec = cell_options(item.cell, options, paths, item.aliases).to_json()
         groups.setdefault(spec, []).append(item.cell)
     return [Job(spec, tuple(cells)) for spec, cells in groups.items()]
 

@@ -24,6 +24,8 @@ variant's or ``--set``'s caps replace both.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from typing import Any
 import yaml
 
 from lmmtc.data import SPLITS
+from lmmtc.registry import get_method
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "methods"
 TOP_LEVEL_KEYS = ("description", "extends", "defaults", "profiles", "datasets")
@@ -211,3 +214,63 @@ def changes(params: dict, subset: dict, config: ResolvedConfig) -> list[str]:
     return param_changes(params, config.params) + param_changes(
         subset, config.subset, prefix="subset."
     )
+
+
+def trained_params(method: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What ``method`` trains with when given ``params``: for a method whose constructor
+    takes ``**params`` only and keeps them in an ``options`` dataclass (the transformer
+    methods, whose reading fills ``mlm_lambda`` and the other keys the YAML leaves out)
+    that dataclass as built from them; for any other method ``params`` over its
+    constructor's defaults. None when the method or its options cannot be built from
+    ``params`` (nothing to compare)."""
+    try:
+        cls = get_method(method).cls
+        parameters = list(inspect.signature(cls).parameters.values())
+    except Exception:  # noqa: BLE001 - an unknown method or an odd signature: no verdict
+        return None
+    keywords_only = bool(parameters) and all(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+    )
+    if not keywords_only:
+        defaults = {
+            p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty
+        }
+        return {**defaults, **params}
+    try:
+        options = cls(**params).options
+    except Exception:  # noqa: BLE001 - params the method refuses: the run reports them
+        return None
+    return dataclasses.asdict(options) if dataclasses.is_dataclass(options) else None
+
+
+def same_as_default(
+    method: str,
+    dataset: str,
+    profile: str,
+    variant_params: Mapping[str, Any],
+    *,
+    profile_subset: Mapping[str, int] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> bool:
+    """Whether the cell of ``method`` with ``variant_params`` computes what the method's
+    default cell computes on the same data set, profile and ``--set``: the same row caps
+    and the same :func:`trained_params` (:data:`RESULT_NEUTRAL_PARAMS` aside). Decided on
+    the resolved configs, not on names, so that a variant stops being the default as
+    soon as the default changes (Figure 5's ``lambda0.05`` is ``lm_mlm`` while the
+    default reading trains at lambda 0.05)."""
+    try:
+        base = resolve(method, dataset, profile, profile_subset=profile_subset, overrides=overrides)
+        variant = resolve(
+            method,
+            dataset,
+            profile,
+            profile_subset=profile_subset,
+            variant_params=variant_params,
+            overrides=overrides,
+        )
+    except ValueError:  # a broken config is reported by the run, never merged away
+        return False
+    if param_changes(base.subset, variant.subset):
+        return False
+    trained = trained_params(method, base.params), trained_params(method, variant.params)
+    return None not in trained and not param_changes(*trained)
