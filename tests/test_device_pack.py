@@ -15,6 +15,15 @@ import pytest
 from tools import device_pack
 
 
+def _assert_fp16_held_in_fp32(loaded, source) -> None:
+    """Every weight of ``loaded`` is ``source``'s rounded to fp16, held in fp32."""
+    import torch
+
+    for (name, want), got in zip(source.state_dict().items(), loaded.state_dict().values()):
+        assert got.dtype == torch.float32, name
+        assert torch.equal(got, want.half().float()), name
+
+
 def _tiny_model(folder: Path) -> Path:
     """A model folder (safetensors fp32 weights, config, tokenizer) of a tiny random BERT."""
     from lmmtc.transformers.backbone import tiny_random_backbone
@@ -142,11 +151,7 @@ def test_fp16_copy_loads_as_minilm_with_fp32_weights(tmp_path, monkeypatch):
     assert minilm_path() == str(target)
     loaded = load_backbone("minilm")
     assert loaded.path == str(target)
-    for (name, want), got in zip(
-        tiny.encoder.state_dict().items(), loaded.encoder.state_dict().values()
-    ):
-        assert got.dtype == torch.float32, name
-        assert torch.equal(got, want.half().float()), name
+    _assert_fp16_held_in_fp32(loaded.encoder, tiny.encoder)
     monkeypatch.setenv(MINILM_DIR_ENV, str(tmp_path / "nothing"))
     with pytest.raises(BackboneError, match=r"LMMTC_MINILM_DIR=.*nothing: no config.json there"):
         minilm_path()
@@ -155,7 +160,6 @@ def test_fp16_copy_loads_as_minilm_with_fp32_weights(tmp_path, monkeypatch):
 def test_carried_minilm_unpacks_to_the_fp16_copy_and_loads_in_fp32(tmp_path, monkeypatch, capsys):
     """The carried folder (byte planes) unpacked by the window's command is the fp16 copy
     byte for byte, and backbone 'minilm' loads it as the fp16 weights held in fp32."""
-    import torch
 
     from lmmtc.transformers.backbone import MINILM_DIR_ENV, load_backbone, tiny_random_backbone
 
@@ -183,11 +187,7 @@ def test_carried_minilm_unpacks_to_the_fp16_copy_and_loads_in_fp32(tmp_path, mon
     monkeypatch.setenv(MINILM_DIR_ENV, str(dest))
     loaded = load_backbone("minilm")
     assert loaded.path == str(dest)
-    for (name, want), got in zip(
-        tiny.encoder.state_dict().items(), loaded.encoder.state_dict().values()
-    ):
-        assert got.dtype == torch.float32, name
-        assert torch.equal(got, want.half().float()), name
+    _assert_fp16_held_in_fp32(loaded.encoder, tiny.encoder)
 
 
 def test_fp16_size_is_estimated_from_the_safetensors_header(tmp_path):

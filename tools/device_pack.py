@@ -133,6 +133,20 @@ def packed_bytes_at_least(source: Path) -> int:
 
 
 @contextlib.contextmanager
+def _file_beside(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` to write; renamed to ``target`` when the block
+    ends, removed when it raises, so ``target`` is whole or unchanged."""
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
 def _folder_beside(target: Path) -> Iterator[Path]:
     """A temporary folder beside ``target`` to fill; renamed to ``target`` (replacing it)
     when the block ends, removed when it raises, so ``target`` is whole or unchanged."""
@@ -203,19 +217,12 @@ def pack_planes(src: Path, dst: Path, preset: int = 6) -> Path:
         "sha256": hashlib.sha256(data).hexdigest(),
         "odd_xz_bytes": len(odd),
     }
-    dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(PLANES_MAGIC)
-            handle.write(json.dumps(header).encode() + b"\n")
-            handle.write(odd)
-            handle.write(data[0::2])
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return dst
+    with _file_beside(dst) as tmp, tmp.open("wb") as handle:
+        handle.write(PLANES_MAGIC)
+        handle.write(json.dumps(header).encode() + b"\n")
+        handle.write(odd)
+        handle.write(data[0::2])
+    return Path(dst)
 
 
 def unpack_planes(src: Path, dst: Path) -> Path:
@@ -256,13 +263,8 @@ def unpack_planes(src: Path, dst: Path) -> Path:
     data[0::2] = body[odd_size:]
     if hashlib.sha256(data).hexdigest() != sha256:
         raise PlanesError(f"{src}: the unpacked bytes' sha256 is not the header's; {again}")
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    try:
+    with _file_beside(dst) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return dst
 
 
@@ -297,15 +299,9 @@ def write_data_archive(folders: Sequence[Path], target: Path) -> Path:
     """A ``tar.xz`` of canonical data folders, each under its own name."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with tarfile.open(tmp, "w:xz") as archive:
-            for folder in folders:
-                archive.add(folder, arcname=Path(folder).name)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with _file_beside(target) as tmp, tarfile.open(tmp, "w:xz") as archive:
+        for folder in folders:
+            archive.add(folder, arcname=Path(folder).name)
     return target
 
 
