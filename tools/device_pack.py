@@ -93,10 +93,10 @@ def check_carry(parts: Sequence[tuple[str, int]], limit_mib: float = PACK_LIMIT_
     return total
 
 
-def _weight_bytes(source: Path) -> tuple[int, int]:
-    """(fp16, as they are) bytes of ``source``'s ``model.safetensors``: its floating-point
-    tensors at 2 bytes a value with the rest, and as stored (read from the safetensors
-    header; nothing is loaded)."""
+def _fp16_weight_bytes(source: Path) -> int:
+    """Bytes of ``source``'s ``model.safetensors`` with its floating-point tensors at 2
+    bytes a value, the rest as stored (read from the safetensors header; nothing is
+    loaded)."""
     weights = Path(source) / "model.safetensors"
     with weights.open("rb") as handle:
         (length,) = struct.unpack("<Q", handle.read(8))
@@ -109,7 +109,7 @@ def _weight_bytes(source: Path) -> tuple[int, int]:
         bits = int("".join(c for c in info["dtype"] if c.isdigit()) or 8)
         is_float = info["dtype"] in ("F64", "F32", "F16", "BF16")
         size += (end - start) * 16 // bits if is_float else end - start
-    return size, weights.stat().st_size
+    return size
 
 
 def _model_files_bytes(source: Path) -> int:
@@ -121,7 +121,7 @@ def fp16_bytes(source: Path) -> int:
     """About the bytes :func:`write_fp16_model` writes for ``source``: its floating-point
     weights at 2 bytes each, its other tensors and files as they are (read from the
     safetensors header; nothing is loaded)."""
-    return _weight_bytes(source)[0] + _model_files_bytes(source)
+    return _fp16_weight_bytes(source) + _model_files_bytes(source)
 
 
 def packed_bytes_at_least(source: Path) -> int:
@@ -129,7 +129,7 @@ def packed_bytes_at_least(source: Path) -> int:
     weights' even-offset bytes are stored as they are (:func:`pack_planes`), half the
     fp16 file, and the config and tokenizer files as they are. A bound, not an estimate:
     what to refuse on before spending half a minute packing."""
-    return (_weight_bytes(source)[0] + 1) // 2 + len(PLANES_MAGIC) + _model_files_bytes(source)
+    return (_fp16_weight_bytes(source) + 1) // 2 + len(PLANES_MAGIC) + _model_files_bytes(source)
 
 
 @contextlib.contextmanager
